@@ -24,16 +24,19 @@ MaxResult = namedtuple("MaxResult", "values indices")
 
 def _as_array(data, dtype=None) -> np.ndarray:
     """Convert user data to an ndarray under fastnn's dtype rules: floats default to
-    float32, integers to int64, bools stay bool."""
+    float32, integers to int64 (uint8 images stay uint8), bools stay bool."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
         return np.array(data, dtype=np.dtype(dtype), copy=None)
     arr = np.asarray(data)
     if arr.dtype.kind == "f":
-        return arr if arr.dtype in (float32, float64) else arr.astype(np.float32)
+        # Python floats and lists of them default to float32 (as PyTorch); a NumPy float64
+        # array or scalar keeps its dtype (torch.tensor(ndarray) does the same).
+        keep = arr.dtype == float32 or (arr.dtype == float64 and isinstance(data, (np.ndarray, np.generic)))
+        return arr if keep else arr.astype(np.float32)
     if arr.dtype.kind in "iu":
-        return arr if arr.dtype == int64 else arr.astype(np.int64)
+        return arr if arr.dtype in (int64, uint8) else arr.astype(np.int64)     # uint8: images stay small
     if arr.dtype.kind == "b":
         return arr
     raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
@@ -44,6 +47,26 @@ def _dim_arg(dim, axis):
     if dim is not None and axis is not None:
         raise TypeError("give dim or axis, not both")
     return dim if dim is not None else axis
+
+
+def _promote(a, b, true_divide=False):
+    """PyTorch's type promotion where it differs from NumPy's, for a binary op between a Tensor
+    and a Tensor or a Python number: a float tensor wins over an integer/bool one and keeps
+    its dtype (int64 * float32 is float32, not NumPy's float64); an integer tensor with a
+    Python float, or divided by an integer, gives the default float32."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    fa = ta and a.dtype.kind == "f"
+    fb = tb and b.dtype.kind == "f"
+    if ta and tb:
+        if fa and not fb:
+            b = b.to(a.dtype)
+        elif fb and not fa:
+            a = a.to(b.dtype)
+    if ta and not fa and (not tb and isinstance(b, float) or true_divide and not fb):
+        a = a.to(float32)
+    if tb and not fb and (not ta and isinstance(a, float) or true_divide and not fa):
+        b = b.to(float32)
+    return a, b
 
 
 class Tensor:
@@ -204,40 +227,40 @@ class Tensor:
         return Tensor._wrap(arr)
 
     def __add__(self, other):
-        return ops.Add.apply(self, self._operand(other))
+        return ops.Add.apply(*_promote(self, self._operand(other)))
 
     def __radd__(self, other):
-        return ops.Add.apply(self._operand(other), self)
+        return ops.Add.apply(*_promote(self._operand(other), self))
 
     def __sub__(self, other):
-        return ops.Sub.apply(self, self._operand(other))
+        return ops.Sub.apply(*_promote(self, self._operand(other)))
 
     def __rsub__(self, other):
-        return ops.Sub.apply(self._operand(other), self)
+        return ops.Sub.apply(*_promote(self._operand(other), self))
 
     def __mul__(self, other):
-        return ops.Mul.apply(self, self._operand(other))
+        return ops.Mul.apply(*_promote(self, self._operand(other)))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(self._operand(other), self)
+        return ops.Mul.apply(*_promote(self._operand(other), self))
 
     def __truediv__(self, other):
-        return ops.Div.apply(self, self._operand(other))
+        return ops.Div.apply(*_promote(self, self._operand(other), true_divide=True))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(self._operand(other), self)
+        return ops.Div.apply(*_promote(self._operand(other), self, true_divide=True))
 
     def __pow__(self, other):
-        return ops.Pow.apply(self, self._operand(other))
+        return ops.Pow.apply(*_promote(self, self._operand(other)))
 
     def __rpow__(self, other):
-        return ops.Pow.apply(self._operand(other), self)
+        return ops.Pow.apply(*_promote(self._operand(other), self))
 
     def __matmul__(self, other):
-        return ops.MatMul.apply(self, self._operand(other))
+        return ops.MatMul.apply(*_promote(self, self._operand(other)))
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(self._operand(other), self)
+        return ops.MatMul.apply(*_promote(self._operand(other), self))
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -429,8 +452,11 @@ def empty(*size, dtype=None, requires_grad=False):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False):
+    """Like PyTorch, the dtype follows ``fill_value`` when not given: bool, int64 or float32."""
     size = (size,) if isinstance(size, numbers.Integral) else tuple(size)
-    return Tensor(np.full(size, fill_value, _float(dtype)), requires_grad=requires_grad)
+    if dtype is None:
+        dtype = _as_array(fill_value).dtype
+    return Tensor(np.full(size, fill_value, np.dtype(dtype)), requires_grad=requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False):
