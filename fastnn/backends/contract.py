@@ -80,6 +80,14 @@ def _shape(a) -> str:
     return "x".join(str(s) for s in a.shape) if a.ndim else "scalar"
 
 
+def _describe(a) -> str:
+    """``"int32 array of shape (2x2)"`` for an array, the type name otherwise (for error messages)."""
+    if isinstance(a, np.ndarray):
+        layout = "" if a.flags.c_contiguous else "non-contiguous "
+        return f"{layout}{a.dtype} array of shape ({_shape(a)})"
+    return type(a).__name__
+
+
 def check_float_array(name: str, a, ndim: int | None = None, dtype=None) -> np.ndarray:
     """Return ``a`` as a C-contiguous float array, or raise naming ``name``.
 
@@ -114,7 +122,7 @@ def pair(name: str, value, minimum: int) -> tuple[int, int]:
         h, w = value
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    if not all(isinstance(v, numbers.Integral) for v in (h, w)):
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (h, w)):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     if h < minimum or w < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {(int(h), int(w))}")
@@ -182,12 +190,12 @@ def check_smoothing(label_smoothing) -> float:
     return ls
 
 
-def _optional_vector(name, a, c, dtype):
+def _optional_vector(name, a, c, dtype, what="the input has {c} channels"):
     if a is None:
         return None
     a = check_float_array(name, a, ndim=1, dtype=dtype)
     if a.shape[0] != c:
-        raise ContractError(f"{name} has shape ({_shape(a)}) but the input has {c} channels")
+        raise ContractError(f"{name} has shape ({_shape(a)}) but " + what.format(c=c))
     return a
 
 
@@ -231,6 +239,7 @@ class Backend:
     # ---------------------------------------------------------------- gemm
     def gemm(self, a, b, trans_a=False, trans_b=False, out=None, variant=None):
         """``c = op(a) @ op(b)`` for 2-D float arrays, ``op`` transposing when its flag is set."""
+        given = (a, trans_a, b, trans_b)    # as the caller passed them, for the error message
         if isinstance(a, np.ndarray) and a.ndim == 2 and not a.flags.c_contiguous and a.flags.f_contiguous:
             a, trans_a = a.T, not trans_a       # a transposed view costs nothing: flip the flag
         if isinstance(b, np.ndarray) and b.ndim == 2 and not b.flags.c_contiguous and b.flags.f_contiguous:
@@ -240,8 +249,9 @@ class Backend:
         m, k = a.shape[::-1] if trans_a else a.shape
         k2, n = b.shape[::-1] if trans_b else b.shape
         if k != k2:
-            raise ContractError(f"gemm: inner dimensions differ: a is ({_shape(a)}){' transposed' if trans_a else ''}"
-                                f" and b is ({_shape(b)}){' transposed' if trans_b else ''}")
+            a0, ta0, b0, tb0 = given
+            raise ContractError(f"gemm: inner dimensions differ: a is ({_shape(a0)}){' transposed' if ta0 else ''}"
+                                f" and b is ({_shape(b0)}){' transposed' if tb0 else ''}")
         if out is not None:
             if not isinstance(out, np.ndarray) or out.shape != (m, n) or out.dtype != a.dtype \
                     or not out.flags.c_contiguous:
@@ -273,7 +283,7 @@ class Backend:
         if weight.shape[1] != x.shape[1]:
             raise ContractError(f"conv2d: weight of shape ({_shape(weight)}) expects {weight.shape[1]} input "
                                 f"channels but x of shape ({_shape(x)}) has {x.shape[1]}")
-        bias = _optional_vector("bias", bias, weight.shape[0], x.dtype)
+        bias = _optional_vector("bias", bias, weight.shape[0], x.dtype, "the weight has {c} filters")
         return x, weight, bias
 
     def conv2d_forward(self, x, weight, bias=None, stride=1, padding=0, dilation=1, variant=None):
@@ -325,7 +335,7 @@ class Backend:
         grad_out = check_float_array("grad_out", grad_out, ndim=4)
         if not isinstance(argmax, np.ndarray) or argmax.dtype != np.int64 or argmax.shape != grad_out.shape:
             raise ContractError(f"argmax must be the int64 array returned by maxpool2d_forward, shaped like "
-                                f"grad_out ({_shape(grad_out)}); got {getattr(argmax, 'shape', argmax)!r}")
+                                f"grad_out ({_shape(grad_out)}); got {_describe(argmax)}")
         if grad_out.shape[:2] != x_shape[:2]:
             raise ContractError(f"grad_out ({_shape(grad_out)}) and x_shape {x_shape} differ in N or C")
         hw = x_shape[2] * x_shape[3]
@@ -432,7 +442,7 @@ class Backend:
             if r is not None and (not isinstance(r, np.ndarray) or r.shape != (c,) or r.dtype != x.dtype
                                   or not r.flags.c_contiguous):
                 raise ContractError(f"{name} must be a C-contiguous {x.dtype} array of shape ({c}), got "
-                                    f"{getattr(r, 'shape', type(r).__name__)}")
+                                    f"{_describe(r)}")
         if (running_mean is None) != (running_var is None):
             raise ValueError("running_mean and running_var must both be given or both be None")
         if not training and running_mean is None:
