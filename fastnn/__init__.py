@@ -21,6 +21,8 @@ from .random import get_rng_state, manual_seed, set_rng_state
 from .tensor import (Tensor, arange, cat, empty, eye, full, full_like, linspace, ones, ones_like, rand, randint,
                      randn, randn_like, randperm, stack, tensor, where, zeros, zeros_like)
 from . import nn  # noqa: E402
+from . import optim  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "full", "empty", "randn", "rand", "randint", "randperm", "arange",
            "linspace", "eye", "zeros_like", "ones_like", "full_like", "randn_like", "cat", "stack", "where",
@@ -28,3 +30,4 @@ __all__ = ["Tensor", "tensor", "zeros", "ones", "full", "empty", "randn", "rand"
            "GradcheckError", "manual_seed", "get_rng_state", "set_rng_state", "backends", "set_backend",
            "use_backend", "available_backends", "set_num_threads", "get_num_threads", "nn",
            "float32", "float64", "int64", "uint8", "bool"]
+__all__ += ["optim", "save", "load"]

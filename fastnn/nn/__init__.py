@@ -1,2 +1,28 @@
-"""Neural-network building blocks: ``functional`` (differentiable ops on the kernel backends)."""
+"""Neural-network building blocks (``import fastnn.nn as nn``), with PyTorch's names:
+
+* ``Module`` and ``Parameter`` (module.py, parameter.py): the layer API;
+* layers: linear.py, conv.py, pooling.py, flatten.py, dropout.py, normalization.py,
+  activation.py, recurrent.py; containers: container.py; losses: loss.py;
+* ``init``: weight initialisation; ``functional`` (``F``): the differentiable operations
+  every layer calls (and which call the kernel backends).
+"""
 from . import functional  # noqa: F401
+from . import init  # noqa: F401
+from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .container import ModuleDict, ModuleList, Sequential
+from .conv import Conv2d
+from .dropout import Dropout
+from .flatten import Flatten
+from .linear import Identity, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d
+from .parameter import Buffer, Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .recurrent import LSTM, RNN, RNNBase
+
+__all__ = ["functional", "init", "Module", "Parameter", "Buffer", "Linear", "Identity", "Conv2d", "MaxPool2d",
+           "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "ReLU",
+           "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Sequential", "ModuleList",
+           "ModuleDict", "RNNBase", "RNN", "LSTM", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+           "BCEWithLogitsLoss"]

@@ -420,6 +420,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean") ->
     if reduction == "mean":
         denominator = scale.sum() if scale is not None else losses.shape[0]
         return losses.sum() / logp.dtype.type(denominator)
+    if reduction == "none" and input.ndim > 2:
+        losses = losses.reshape(input.shape[0], *input.shape[2:])
     return _reduce(losses, reduction)
 
 
@@ -528,7 +530,8 @@ class _BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         backend = _backend()
-        x3 = x.reshape(x.shape[0], x.shape[1], -1)
+        # L spelled out, not -1: an empty batch must reach the contract's "x is empty" check
+        x3 = x.reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:])))
         y, mean, invstd = backend.batchnorm_forward(x3, weight, bias, running_mean, running_var,
                                                     training, momentum, eps)
         ctx.backend, ctx.training = backend, training

@@ -1,0 +1,11 @@
+"""Optimizers (``fastnn.optim``) and learning-rate schedulers (``fastnn.optim.lr_scheduler``),
+with PyTorch's names, defaults and update rules. Each optimizer's docstring writes its
+update out; ``step()`` works on the parameters' numpy arrays in place."""
+from . import lr_scheduler  # noqa: F401
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "lr_scheduler"]
