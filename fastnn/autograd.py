@@ -179,7 +179,7 @@ def _accumulate_leaf(tensor, grad: np.ndarray) -> None:
     if tensor.grad is None:
         tensor.grad = Tensor(np.array(grad, dtype=tensor.dtype, copy=True))
     else:
-        tensor.grad.data = tensor.grad.data + grad
+        tensor.grad.data = (tensor.grad.data + grad).astype(tensor.dtype, copy=False)
 
 
 def backward(tensor, grad=None, retain_graph: bool = False) -> None:
@@ -221,6 +221,8 @@ def backward(tensor, grad=None, retain_graph: bool = False) -> None:
             if t is None or ig is None:
                 continue
             ig = np.asarray(ig)
+            if ig.dtype != t.dtype:         # a gradient has its input's dtype (a float64 constant in a
+                ig = ig.astype(t.dtype)     # backward formula must not turn a float32 graph float64)
             if ig.shape != t.shape:
                 raise RuntimeError(f"{node.name} returned a gradient of shape {ig.shape} for an input of shape "
                                    f"{t.shape}")

@@ -23,6 +23,10 @@ def _outputs(fn, inputs):
     return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
 
+def _index(flat: int, shape) -> tuple:
+    return tuple(int(i) for i in np.unravel_index(flat, shape))
+
+
 def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """Check d fn(*inputs) / d input for every float64 input that requires grad.
 
@@ -54,22 +58,23 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                     analytic[i][j] = t.grad.data.reshape(-1)
         for i, t in wrt:
             numeric = np.zeros_like(analytic[i])
-            flat = t.data.reshape(-1)
-            with no_grad():
-                for m in range(flat.size):  # one column of the Jacobian per input element
-                    orig = flat[m]
-                    flat[m] = orig + eps
+            data = t.data               # perturbed in place through a multi-index, never through
+            with no_grad():             # reshape(-1), which copies a non-contiguous array
+                for m in range(data.size):  # one column of the Jacobian per input element
+                    idx = np.unravel_index(m, data.shape)
+                    orig = data[idx]
+                    data[idx] = orig + eps
                     plus = _outputs(fn, inputs)[k].data.reshape(-1).astype(np.float64)
-                    flat[m] = orig - eps
+                    data[idx] = orig - eps
                     minus = _outputs(fn, inputs)[k].data.reshape(-1).astype(np.float64)
-                    flat[m] = orig
+                    data[idx] = orig
                     numeric[:, m] = (plus - minus) / (2 * eps)
             err = np.abs(analytic[i] - numeric) - (atol + rtol * np.abs(numeric))
             if (err > 0).any():
                 j, m = np.unravel_index(np.argmax(err), err.shape)
                 raise GradcheckError(
                     f"gradcheck failed for input {i} (shape {t.shape}), output {k} (shape {out.shape}): "
-                    f"d out[{np.unravel_index(j, out.shape)}] / d in[{np.unravel_index(m, t.shape)}] is "
+                    f"d out[{_index(j, out.shape)}] / d in[{_index(m, t.shape)}] is "
                     f"{analytic[i][j, m]:.6g} by backward but {numeric[j, m]:.6g} by finite differences")
     for _, t in wrt:
         t.grad = None

@@ -135,10 +135,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a          # treat vectors as 1xK / Kx1 matrices
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = grad
+        if b.ndim == 1:                                 # first the trailing axis: a 1-D @ 1-D grad is 0-D
+            g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = unbroadcast(_matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)

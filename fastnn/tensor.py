@@ -378,6 +378,8 @@ class Tensor:
     def squeeze(self, dim=None):
         if dim is None:
             return self.reshape(*[s for s in self.shape if s != 1])
+        if self.ndim == 0:              # as PyTorch: squeezing a scalar (dim 0 or -1) is a no-op
+            return self
         dim = dim % self.ndim
         return self if self.shape[dim] != 1 else self.reshape(*self.shape[:dim], *self.shape[dim + 1:])
 

@@ -64,6 +64,8 @@ def _check_name(name: str) -> str:
 
 def _is_installed(name: str) -> bool:
     module_name = _REGISTRY[name][0]
+    if name in _unavailable:        # tried and failed: never list what get() would refuse
+        return False
     if name == "numba":             # cheap check: do not import numba just to list it
         return importlib.util.find_spec("numba") is not None and \
             importlib.util.find_spec(module_name) is not None
@@ -84,7 +86,13 @@ def unavailable_reasons() -> dict[str, str]:
 
 def get(name: str | None = None) -> Backend:
     """The backend object called ``name``, or the active one when ``name`` is None."""
-    name = _check_name(name) if name is not None else current_name()
+    if name is None:
+        name = current_name()
+        if name != "auto" and name not in _REGISTRY:    # only FASTNN_BACKEND can hold an unchecked name
+            raise ValueError(f"FASTNN_BACKEND={name!r} is not a backend; choose 'auto' or one of "
+                             f"{', '.join(_REGISTRY)}")
+    else:
+        name = _check_name(name)
     if name == "auto":
         for candidate in _REGISTRY:
             backend = _load(candidate)
