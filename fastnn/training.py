@@ -112,21 +112,29 @@ def evaluate(model, loader: Iterable, loss_fn: Callable | None = None, num_class
 
 
 def train_one_epoch(model, loader, optimizer, loss_fn, epoch: int = 0, scheduler=None, progress: bool = True,
-                    should_stop: Callable[[], bool] | None = None, desc: str | None = None) -> dict:
+                    should_stop: Callable[[], bool] | None = None, desc: str | None = None, start_step: int = 0,
+                    totals: dict | None = None) -> dict:
     """One pass over ``loader``; ``scheduler`` (if given) is stepped after every batch.
 
-    Returns the epoch's mean loss, accuracy, samples/s and whether it stopped early."""
+    ``start_step`` resumes an interrupted epoch: the first batches are drawn from the
+    loader (so its random augmentation advances exactly as before) but not trained on;
+    ``totals`` carries the interrupted epoch's running sums. Returns the epoch's mean
+    loss, accuracy, samples/s, the step reached and whether it stopped early."""
     model.train()
-    total, correct, loss_sum, step = 0, 0, 0.0, 0
+    totals = dict(totals or {})
+    total, correct = int(totals.get("total", 0)), int(totals.get("correct", 0))
+    loss_sum, previous_time = float(totals.get("loss_sum", 0.0)), float(totals.get("time", 0.0))
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(loader), desc=desc or f"epoch {epoch + 1}", unit="batch", leave=False,
-                   dynamic_ncols=True)
+        bar = tqdm(total=len(loader), initial=start_step, desc=desc or f"epoch {epoch + 1}", unit="batch",
+                   leave=False, dynamic_ncols=True)
     start = time.perf_counter()
-    stopped = False
+    stopped, step = False, 0
     try:
         for step, (x, y) in enumerate(loader, 1):
+            if step <= start_step:
+                continue
             out = model(x)
             loss = loss_fn(out, y)
             value = float(loss.item())
@@ -144,7 +152,7 @@ def train_one_epoch(model, loader, optimizer, loss_fn, epoch: int = 0, scheduler
             loss_sum += value * n
             correct += _accuracy_count(out.data, y.data)
             if bar is not None:
-                elapsed = time.perf_counter() - start
+                elapsed = previous_time + time.perf_counter() - start
                 bar.set_postfix(loss=f"{loss_sum / total:.4f}", acc=f"{correct / total:.3f}",
                                 samples_s=f"{total / max(elapsed, 1e-9):.0f}", refresh=False)
                 bar.update()
@@ -154,10 +162,10 @@ def train_one_epoch(model, loader, optimizer, loss_fn, epoch: int = 0, scheduler
     finally:
         if bar is not None:
             bar.close()
-    elapsed = time.perf_counter() - start
+    elapsed = previous_time + time.perf_counter() - start
     return {"train_loss": loss_sum / total if total else None, "train_acc": correct / total if total else None,
             "time": elapsed, "samples_per_s": total / elapsed if elapsed > 0 else None, "steps": step,
-            "stopped": stopped}
+            "stopped": stopped, "totals": {"total": total, "correct": correct, "loss_sum": loss_sum, "time": elapsed}}
 
 
 def fit(model, train_loader, optimizer, loss_fn, epochs: int, val_loader=None, scheduler=None, callbacks=None,
@@ -185,6 +193,7 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int, val_loader=None, s
         if scheduler is not None and scheduler_step == "epoch" and not stats["stopped"]:
             scheduler.step()
         stopped = row.pop("stopped")
+        row.pop("totals")
         history.interrupted = stopped
         if not stopped:
             history.append(row)
