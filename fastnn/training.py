@@ -111,6 +111,12 @@ def evaluate(model, loader: Iterable, loss_fn: Callable | None = None, num_class
     return result
 
 
+def _diverged(what, value, epoch, step, optimizer):
+    lr = optimizer.param_groups[0]["lr"]
+    raise NonFiniteLossError(f"{what} became {value} at epoch {epoch + 1}, step {step}: training diverged. "
+                             f"Try a lower learning rate (e.g. --lr {lr / 10:g}; it was {lr:g} at that step).")
+
+
 def train_one_epoch(model, loader, optimizer, loss_fn, epoch: int = 0, scheduler=None, progress: bool = True,
                     should_stop: Callable[[], bool] | None = None, desc: str | None = None, start_step: int = 0,
                     totals: dict | None = None) -> dict:
@@ -136,12 +142,12 @@ def train_one_epoch(model, loader, optimizer, loss_fn, epoch: int = 0, scheduler
             if step <= start_step:
                 continue
             out = model(x)
+            if not np.isfinite(out.data).all():     # the loss would refuse NaN logits: say why here
+                _diverged("the model's output", "NaN or infinite", epoch, step, optimizer)
             loss = loss_fn(out, y)
             value = float(loss.item())
             if not math.isfinite(value):
-                raise NonFiniteLossError(
-                    f"the loss became {value} at epoch {epoch + 1}, step {step}: training diverged. "
-                    f"Try a lower learning rate (e.g. --lr {optimizer.param_groups[0]['lr'] / 10:g}).")
+                _diverged("the loss", value, epoch, step, optimizer)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
