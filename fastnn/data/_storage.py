@@ -64,23 +64,10 @@ def _verify_cache_dir() -> Path:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        _default_permissions(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write ``data`` to ``path`` atomically (``fastnn.serialization``), creating its folder."""
+    from ..serialization import atomic_write_bytes as write
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write(path, data)
 
 
 def _default_permissions(path) -> None:
@@ -257,7 +244,7 @@ def not_found_message(name: str, looked: Iterable[Path], needed: Sequence[str], 
         lines.append("Download failed:" if errors else "Download was not possible.")
         lines += [f"  {e}" for e in errors]
     lines.append("To get the files:")
-    lines.append(f"  * pass download=True (needs network), or download them yourself from one of:")
+    lines.append("  * pass download=True (needs network), or download them yourself from one of:")
     lines += [f"      {u}" for u in urls]
     lines.append(f"  * put them in <root>/{sub}/ and pass root=..., or set FASTNN_DATA=<root> "
                  f"(default root {DEFAULT_ROOT}).")
