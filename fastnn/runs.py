@@ -46,6 +46,7 @@ RECIPES = {
     "resnet8": dict(optimizer="sgd", lr=0.1, batch_size=128, epochs=30, weight_decay=5e-4),
     "resnet20": dict(optimizer="sgd", lr=0.1, batch_size=128, epochs=30, weight_decay=5e-4),
 }
+MINI_EPOCHS = 8
 DEFAULT_MODEL = {"mnist-mini": "lenet", "mnist": "lenet", "fashion-mnist": "lenet", "cifar10": "cifar_cnn"}
 
 
@@ -79,6 +80,8 @@ class RunConfig:
         for key, value in RECIPES[cfg.model].items():
             if getattr(cfg, key) is None:
                 setattr(cfg, key, value)
+        if self.epochs is None and cfg.dataset == "mnist-mini":
+            cfg.epochs = MINI_EPOCHS        # 10,000 digits: more passes, still about a minute
         if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.lr <= 0:
             raise ValueError("epochs and batch size must be >= 1 and the learning rate > 0")
         if cfg.limit is not None and cfg.limit < 1:
