@@ -195,7 +195,7 @@ def main(argv=None):
         meta["torch"] = torch.__version__
     except ImportError:
         pass
-    from fastnn.cli import cpu_model
+    from fastnn.bench.machine import cpu_model
     meta["machine"] = cpu_model()
     atomic_write_bytes(args.json, json.dumps({"meta": meta, "results": results}, indent=2).encode())
     atomic_write_bytes(args.markdown, render(meta, results).encode())

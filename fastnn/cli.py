@@ -1,4 +1,4 @@
-"""The ``fastnn`` command (also ``python -m fastnn``): ``info``, ``train``, ``evaluate``.
+"""The ``fastnn`` command (also ``python -m fastnn``): ``info``, ``train``, ``evaluate``, ``bench``.
 
     fastnn train                       # lenet on the embedded mini-MNIST, about a minute
     fastnn train mnist --epochs 3      # the real data set from $FASTNN_DATA or --data-dir
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 
 
@@ -18,43 +17,10 @@ def _version() -> str:
     return __version__
 
 
-def cpu_features() -> list[str]:
-    """SIMD features of this CPU that matter for the kernels (from /proc/cpuinfo on Linux)."""
-    wanted = ("sse2", "sse4_1", "sse4_2", "avx", "avx2", "fma", "avx512f", "neon", "asimd")
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith(("flags", "Features")):
-                    flags = set(line.split(":", 1)[1].split())
-                    return [w for w in wanted if w in flags]
-    except OSError:
-        pass
-    return []
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def blas_info() -> str:
-    import numpy as np
-    try:
-        config = np.show_config(mode="dicts")
-        blas = config.get("Build Dependencies", {}).get("blas", {})
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:           # older NumPy: no dict mode
-        return "unknown"
-
-
 def cmd_info(args) -> int:
     import numpy as np
+
+    from .bench.machine import blas_info, cpu_features, cpu_model
 
     from . import backends
     from .backends.threads import blas_num_threads
@@ -118,6 +84,44 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    """``fastnn bench``: the kernel x backend table (or --train, or --compare A B); see docs/benchmarks.md."""
+    from .bench import BenchError, compare_files, run
+
+    def fail(msg) -> int:
+        print(f"fastnn bench: error: {msg}", file=sys.stderr)
+        return 2
+    if args.compare:
+        try:
+            print(compare_files(*args.compare))
+        except BenchError as exc:
+            return fail(exc)
+        return 0
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):
+            return fail(f"{option} {path}: the folder {folder} does not exist")
+    progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    try:
+        result = run(kernels=args.kernels, backends=args.backends, variants=args.variants, sizes=args.sizes,
+                     batch=args.batch, threads=args.threads, quick=args.quick, repeat=args.repeat, torch=args.torch,
+                     train=args.train, models=args.models, train_batch=args.train_batch,
+                     remeasure=args.remeasure, progress=progress, command=sys.argv)
+    except BenchError as exc:
+        return fail(exc)
+    print(result.table())
+    if args.json:
+        result.save_json(args.json)
+        print(f"\nwrote {args.json}")
+    if args.plot:
+        written, notes = result.plot(args.plot)
+        for path in written:
+            print(f"wrote {path}")
+        for note in notes:
+            print(f"note: {note}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .runs import DATASETS, RECIPES
     parser = argparse.ArgumentParser(prog="fastnn", description="fastnn: an educational, C-accelerated "
@@ -156,6 +160,43 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, metavar="N")
     evaluate.add_argument("--backend", default="auto", choices=("auto", "cython", "numba", "numpy"))
     evaluate.set_defaults(func=cmd_evaluate)
+
+    bench = sub.add_parser(
+        "bench", help="kernel x backend timings (GFLOP/s, GB/s, %% of peak, speed-ups), training throughput, "
+                      "JSON and plots",
+        description="Time the kernels on every backend in interleaved rounds after warm-up and print median, "
+                    "spread, GFLOP/s or GB/s, % of the measured machine peak and speed-ups over numpy_ref (and "
+                    "PyTorch with --torch). See docs/benchmarks.md.")
+    bench.add_argument("--kernels", metavar="LIST",
+                       help="families gemm,conv,pool,act,loss,norm or 'all' (default), or kernel names "
+                            "(e.g. gemm,relu_backward)")
+    bench.add_argument("--backends", metavar="LIST",
+                       help="numpy,cython,numba (default: all available; numpy is always timed as the baseline)")
+    bench.add_argument("--variants", nargs="?", const="all", metavar="LIST",
+                       help="GEMM/conv rungs: alone = every rung (the ladder), or names such as naive,packed "
+                            "(default: each backend's default rung)")
+    bench.add_argument("--sizes", metavar="LIST", help="GEMM sizes n (default 128,256,512,1024; quick 32,64)")
+    bench.add_argument("--batch", metavar="LIST", help="batch of conv/pool/act/loss/norm shapes (default 64; quick 2)")
+    bench.add_argument("--threads", metavar="LIST",
+                       help="threads for OpenMP, Numba, BLAS and torch; a list runs each (default: all cores)")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes and 3 rounds: seconds, proves it runs")
+    bench.add_argument("--repeat", type=int, metavar="N", help="interleaved timing rounds (default 5; quick 3)")
+    bench.add_argument("--torch", action="store_true", help="also time PyTorch CPU (when installed)")
+    bench.add_argument("--train", action="store_true",
+                       help="samples/s of a training step (mlp, lenet, cifar_cnn at batch 64 and 128); "
+                            "kernels too only when --kernels is given")
+    bench.add_argument("--models", metavar="LIST", help="models for --train (default mlp,lenet,cifar_cnn)")
+    bench.add_argument("--train-batch", metavar="LIST", help="batch sizes for --train (default 64,128; quick 8)")
+    bench.add_argument("--json", metavar="FILE", help="write every figure, the machine and the versions as JSON")
+    bench.add_argument("--plot", metavar="FILE",
+                       help="write the GEMM ladder to FILE and the roofline to FILE-roofline (PNG unless FILE "
+                            "ends in .svg/.pdf; needs matplotlib)")
+    bench.add_argument("--remeasure", action="store_true",
+                       help="measure the machine's peak and bandwidth again instead of reading the cache")
+    bench.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
+                       help="print per-row ratios between two --json results (nothing is timed)")
+    bench.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 
