@@ -111,7 +111,8 @@ def extensions():
             "fastnn._cython." + os.path.splitext(os.path.basename(path))[0],
             [path],
             include_dirs=[numpy.get_include(), SRC],
-            depends=glob.glob(os.path.join(SRC, "*.h")) + glob.glob(os.path.join(SRC, "*.pxd")),
+            depends=glob.glob(os.path.join(SRC, "*.h")) + glob.glob(os.path.join(SRC, "*.pxd"))
+            + glob.glob(os.path.join(SRC, "*.pxi")),
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )
         for path in sources
