@@ -158,6 +158,13 @@ def train_fastnn(cfg: RunConfig, train_set, test_set, backend: str, threads: int
     return rows
 
 
+def rerender(json_path: str, markdown_path: str) -> None:
+    """Rewrite the Markdown table from a results JSON (no training)."""
+    with open(json_path) as f:
+        data = json.load(f)
+    atomic_write_bytes(markdown_path, render(data["meta"], data["results"]).encode())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default=",".join(DEFAULT_RUNS), help="model:dataset pairs, comma-separated")
@@ -208,8 +215,8 @@ def render(meta, results) -> str:
              f"framework, {meta['date']}; fastnn {meta['fastnn']}, NumPy {meta['numpy']}, "
              f"PyTorch {meta.get('torch', 'not installed')} (CPU). Same recipe, same data, same batch order "
              "for every framework, in one run. Regenerate with `python benchmarks/train_results.py`.", "",
-             "| model | data set | framework | epochs | best test acc | final test acc | median s/epoch | "
-             "samples/s | time vs torch |", "|---|---|---|---|---|---|---|---|---|"]
+             "| model | data set | recipe | framework | epochs | best test acc | final test acc | median s/epoch | "
+             "samples/s | time vs torch |", "|---|---|---|---|---|---|---|---|---|---|"]
     torch_time = {(r["model"], r["dataset"]): np.median([e["time"] for e in r["epochs"]])
                   for r in results if r["framework"] == "torch"}
     for r in results:
@@ -218,7 +225,9 @@ def render(meta, results) -> str:
         t = float(np.median(times))
         ref = torch_time.get((r["model"], r["dataset"]))
         ratio = f"{t / ref:.2f}x" if ref else "-"
-        lines.append(f"| {r['model']} | {r['dataset']} | {r['framework']} | {len(accs)} | {max(accs):.4f} | "
+        rc = r["recipe"]
+        recipe = f"{rc['optimizer']} lr {rc['lr']:g}, batch {rc['batch_size']}" + (", augment" if rc.get("augment") else "")
+        lines.append(f"| {r['model']} | {r['dataset']} | {recipe} | {r['framework']} | {len(accs)} | {max(accs):.4f} | "
                      f"{accs[-1]:.4f} | {t:.1f} | {np.median([e['samples_per_s'] for e in r['epochs']]):.0f} | "
                      f"{ratio} |")
     lines += ["", "`time vs torch` < 1 means fastnn's epoch was faster than PyTorch's. Recipes: "

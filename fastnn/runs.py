@@ -41,7 +41,7 @@ _NORMALISE = {"mnist": ((0.1307,), (0.3081,)), "fashion-mnist": ((0.2860,), (0.3
 #: model -> default recipe (optimizer, peak lr of a one-cycle schedule, batch size, epochs, weight decay)
 RECIPES = {
     "mlp": dict(optimizer="adam", lr=2e-3, batch_size=64, epochs=3, weight_decay=0.0),
-    "lenet": dict(optimizer="sgd", lr=0.1, batch_size=128, epochs=3, weight_decay=0.0),
+    "lenet": dict(optimizer="sgd", lr=0.05, batch_size=64, epochs=3, weight_decay=0.0),
     "cifar_cnn": dict(optimizer="sgd", lr=0.05, batch_size=128, epochs=15, weight_decay=5e-4),
     "resnet8": dict(optimizer="sgd", lr=0.1, batch_size=128, epochs=30, weight_decay=5e-4),
     "resnet20": dict(optimizer="sgd", lr=0.1, batch_size=128, epochs=30, weight_decay=5e-4),
