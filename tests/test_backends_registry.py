@@ -108,12 +108,18 @@ def test_backend_name_must_be_a_string():
         fastnn.set_backend(3)
 
 
-def test_unavailable_backend_fails_at_selection():
-    missing = [n for n in ("cython", "numba") if n not in backends.available()]
-    if not missing:
-        pytest.skip("every backend is available here")
+def test_unavailable_backend_fails_at_selection(monkeypatch):
+    """A backend whose module cannot be imported (e.g. Cython not compiled) is left out of
+    available(), skipped by "auto", and refused by name with the reason."""
+    monkeypatch.setitem(backends._REGISTRY, "cython", ("fastnn.backends._not_built", "CythonBackend"))
+    monkeypatch.delitem(backends._instances, "cython", raising=False)
+    monkeypatch.setattr(backends, "_unavailable", {})
+    assert "cython" not in backends.available()
+    assert "_not_built" in backends.unavailable_reasons()["cython"]
     with pytest.raises(RuntimeError, match="not available"):
-        fastnn.set_backend(missing[0])
+        fastnn.set_backend("cython")
+    with backends.use_backend("auto") as chosen:
+        assert chosen.name != "cython"
 
 
 # =========================================================================== environment and imports
