@@ -306,23 +306,31 @@ cdef void _implicit_rows(const float *xpad, const float *wpack, float *out, cons
                          Py_ssize_t F, const Py_ssize_t *offs, Py_ssize_t oh0, Py_ssize_t oh1,
                          bint accumulate, ukernel_rows_t uk) noexcept nogil:
     """Output rows [oh0, oh1) of one image: for every 16 neighbouring outputs of a row and every
-    6 filters, one micro-kernel call whose B rows are read in place from the padded image."""
+    6 filters, one micro-kernel call whose B rows are read in place from the padded image.
+
+    Rows exactly 8 outputs wide (CIFAR's 8x8 last stage) would leave half of every tile
+    empty; there one tile covers two output rows instead (the kernel's second 8 B floats
+    start one stride of padded rows further on), which doubles the useful work per call."""
     cdef Py_ssize_t Wp = g.W + 2 * g.PW, K = g.K, L = g.L, OW = g.OW
     cdef Py_ssize_t kc_step = _cdiv(K, _cdiv(K, _KC))
-    cdef Py_ssize_t oh, tb, ow0, nr, pb, pc, kc, t
+    cdef Py_ssize_t oh, tb, ow0, nr, pb, pc, kc, t, half = 8, rows_per_tile = 1
     cdef const float *base
-    for oh in range(oh0, oh1):
+    if OW == 8 and NR == 16:
+        half, rows_per_tile = g.SH * Wp, 2
+    oh = oh0
+    while oh < oh1:
         for tb in range(_cdiv(OW, NR)):
             ow0 = tb * NR
-            nr = _min(NR, OW - ow0)
+            nr = _min(NR, OW - ow0) if rows_per_tile == 1 else 8 * _min(2, oh1 - oh)
             base = xpad + oh * g.SH * Wp + ow0
             for pb in range(_cdiv(K, kc_step)):           # K in blocks: the A panels stay in L1/L2
                 pc = pb * kc_step
                 kc = _min(kc_step, K - pc)
                 for t in range(_cdiv(F, MR)):             # the same 16 input runs for all filters
-                    uk(kc, wpack + t * K * MR + pc * MR, base, offs + pc,
+                    uk(kc, wpack + t * K * MR + pc * MR, base, offs + pc, half if nr == 16 else 8,
                        out + t * MR * L + oh * OW + ow0, L, <int>_min(MR, F - t * MR), <int>nr,
                        accumulate or pc > 0)
+        oh += rows_per_tile
 
 
 cdef tuple _tables(const Geom *g):

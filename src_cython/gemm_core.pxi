@@ -37,10 +37,10 @@ cdef extern from "gemm_microkernel.h" nogil:
     void ukernel_avx2 "fastnn_ukernel_avx2"(Py_ssize_t kc, const float *ap, const float *bp,
                                             float *c, Py_ssize_t ldc, int m, int n, int accumulate)
     ctypedef void (*ukernel_rows_t "fastnn_ukernel_rows_t")(
-        Py_ssize_t kc, const float *ap, const float *base, const Py_ssize_t *offs, float *c,
+        Py_ssize_t kc, const float *ap, const float *base, const Py_ssize_t *offs, Py_ssize_t half, float *c,
         Py_ssize_t ldc, int m, int n, int accumulate) noexcept nogil
     void ukernel_generic_rows "fastnn_ukernel_generic_rows"(
-        Py_ssize_t kc, const float *ap, const float *base, const Py_ssize_t *offs, float *c,
+        Py_ssize_t kc, const float *ap, const float *base, const Py_ssize_t *offs, Py_ssize_t half, float *c,
         Py_ssize_t ldc, int m, int n, int accumulate)
     ctypedef void (*ukernel_arows_t "fastnn_ukernel_arows_t")(
         Py_ssize_t kc, const float *const *arow, const Py_ssize_t *pos, const float *bp, float *c,
@@ -52,7 +52,7 @@ cdef extern from "gemm_microkernel.h" nogil:
         Py_ssize_t kc, const float *const *arow, const Py_ssize_t *pos, const float *bp, float *c,
         Py_ssize_t ldc, int m, int n, int accumulate)
     void ukernel_avx2_rows "fastnn_ukernel_avx2_rows"(
-        Py_ssize_t kc, const float *ap, const float *base, const Py_ssize_t *offs, float *c,
+        Py_ssize_t kc, const float *ap, const float *base, const Py_ssize_t *offs, Py_ssize_t half, float *c,
         Py_ssize_t ldc, int m, int n, int accumulate)
     int cpu_has_avx2_fma "fastnn_cpu_has_avx2_fma"()
     int omp_team_size "fastnn_gemm_team_size"()

@@ -48,10 +48,11 @@ typedef void (*fastnn_ukernel_t)(ptrdiff_t kc, const float *ap, const float *bp,
 typedef void (*fastnn_ukernel_arows_t)(ptrdiff_t kc, const float *const *arow, const ptrdiff_t *pos,
                                        const float *bp, float *c, ptrdiff_t ldc, int m, int n,
                                        int accumulate);
-/* the same with B read in place: row p of the B micro-panel at base + offs[p] */
+/* the same with B read in place: row p of the B micro-panel is the 8 floats at base + offs[p]
+ * followed by the 8 floats at base + offs[p] + half (half = 8: 16 contiguous floats) */
 typedef void (*fastnn_ukernel_rows_t)(ptrdiff_t kc, const float *ap, const float *base,
-                                      const ptrdiff_t *offs, float *c, ptrdiff_t ldc, int m,
-                                      int n, int accumulate);
+                                      const ptrdiff_t *offs, ptrdiff_t half, float *c,
+                                      ptrdiff_t ldc, int m, int n, int accumulate);
 
 /* Write (or add) the valid m x n corner of a full MR x NR tile into C. */
 static inline void fastnn_tile_store(const float *tile, float *c, ptrdiff_t ldc,
@@ -135,15 +136,17 @@ static void fastnn_ukernel_generic(ptrdiff_t kc, const float *ap, const float *b
 /* The portable kernel with B read in place (see fastnn_ukernel_avx2_rows): gathers the
  * kc rows into a packed panel on the stack, in chunks, and runs the portable kernel on it. */
 static void fastnn_ukernel_generic_rows(ptrdiff_t kc, const float *ap, const float *base,
-                                        const ptrdiff_t *offs, float *c, ptrdiff_t ldc, int m,
-                                        int n, int accumulate)
+                                        const ptrdiff_t *offs, ptrdiff_t half, float *c,
+                                        ptrdiff_t ldc, int m, int n, int accumulate)
 {
     enum { CHUNK = 64 };
     float panel[CHUNK * FASTNN_NR];
     for (ptrdiff_t p0 = 0; p0 < kc; p0 += CHUNK) {
         ptrdiff_t len = kc - p0 < CHUNK ? kc - p0 : CHUNK;
-        for (ptrdiff_t p = 0; p < len; p++)
-            memcpy(panel + p * FASTNN_NR, base + offs[p0 + p], FASTNN_NR * sizeof(float));
+        for (ptrdiff_t p = 0; p < len; p++) {
+            memcpy(panel + p * FASTNN_NR, base + offs[p0 + p], 8 * sizeof(float));
+            memcpy(panel + p * FASTNN_NR + 8, base + offs[p0 + p] + half, 8 * sizeof(float));
+        }
         fastnn_ukernel_generic(len, ap + p0 * FASTNN_MR, panel, c, ldc, m, n, accumulate || p0 > 0);
     }
 }
@@ -183,6 +186,23 @@ static void fastnn_ukernel_generic_arows(ptrdiff_t kc, const float *const *arow,
 #define FASTNN_AVX2_STEP(A, B)                                                 \
     b0 = _mm256_loadu_ps(B);                                                   \
     b1 = _mm256_loadu_ps((B) + 8);                                             \
+    a = _mm256_broadcast_ss((A) + 0);                                          \
+    c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);     \
+    a = _mm256_broadcast_ss((A) + 1);                                          \
+    c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);     \
+    a = _mm256_broadcast_ss((A) + 2);                                          \
+    c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);     \
+    a = _mm256_broadcast_ss((A) + 3);                                          \
+    c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);     \
+    a = _mm256_broadcast_ss((A) + 4);                                          \
+    c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);     \
+    a = _mm256_broadcast_ss((A) + 5);                                          \
+    c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+
+/* the same step with the second 8 floats of the B row at (B) + HALF */
+#define FASTNN_AVX2_STEP_SPLIT(A, B, HALF)                                     \
+    b0 = _mm256_loadu_ps(B);                                                   \
+    b1 = _mm256_loadu_ps((B) + (HALF));                                        \
     a = _mm256_broadcast_ss((A) + 0);                                          \
     c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);     \
     a = _mm256_broadcast_ss((A) + 1);                                          \
@@ -253,25 +273,28 @@ static void fastnn_ukernel_avx2(ptrdiff_t kc, const float *ap, const float *bp,
 }
 
 /* The same tile with B read in place ("implicit GEMM"): row p of the B micro-panel is the
- * 16 floats at base + offs[p]. The convolution uses it on a zero-padded image, where row
- * p = (c, i, j) of the column matrix, for 16 neighbouring outputs of one output row, *is* a
- * contiguous run of 16 input pixels: no im2col copy and no packing of B at all. */
+ * 16 floats at base + offs[p] (half = 8). The convolution uses it on a zero-padded image, where
+ * row p = (c, i, j) of the column matrix, for 16 neighbouring outputs of one output row, *is* a
+ * contiguous run of 16 input pixels: no im2col copy and no packing of B at all. An image whose
+ * output rows are 8 wide (CIFAR's last stage) fills the 16 columns with two output rows: the
+ * second 8 floats then start one padded input row further on (half = sh * Wp), and the tile
+ * still lands contiguously in the NCHW output. */
 __attribute__((target("avx2,fma")))
 static void fastnn_ukernel_avx2_rows(ptrdiff_t kc, const float *ap, const float *base,
-                                     const ptrdiff_t *offs, float *c, ptrdiff_t ldc, int m, int n,
-                                     int accumulate)
+                                     const ptrdiff_t *offs, ptrdiff_t half, float *c, ptrdiff_t ldc,
+                                     int m, int n, int accumulate)
 {
     FASTNN_AVX2_ZERO
     ptrdiff_t p = 0;
     for (; p + 4 <= kc; p += 4) {
-        FASTNN_AVX2_STEP(ap, base + offs[p])
-        FASTNN_AVX2_STEP(ap + 6, base + offs[p + 1])
-        FASTNN_AVX2_STEP(ap + 12, base + offs[p + 2])
-        FASTNN_AVX2_STEP(ap + 18, base + offs[p + 3])
+        FASTNN_AVX2_STEP_SPLIT(ap, base + offs[p], half)
+        FASTNN_AVX2_STEP_SPLIT(ap + 6, base + offs[p + 1], half)
+        FASTNN_AVX2_STEP_SPLIT(ap + 12, base + offs[p + 2], half)
+        FASTNN_AVX2_STEP_SPLIT(ap + 18, base + offs[p + 3], half)
         ap += 24;
     }
     for (; p < kc; p++) {
-        FASTNN_AVX2_STEP(ap, base + offs[p])
+        FASTNN_AVX2_STEP_SPLIT(ap, base + offs[p], half)
         ap += 6;
     }
     FASTNN_AVX2_STORE

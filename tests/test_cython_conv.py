@@ -237,6 +237,27 @@ def test_realistic_shapes_default_thresholds(threads, case):
     check_backward(cy, case, x, w, g)
 
 
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("simd", [True, False], ids=["simd", "generic"])
+@pytest.mark.parametrize("case", [
+    ConvCase(3, 64, 64, 8, 8, (3, 3), (1, 1), (1, 1), (1, 1)),          # CIFAR's last stage
+    ConvCase(1, 3, 7, 7, 8, (3, 3), (1, 1), (1, 1), (1, 1)),            # odd number of rows
+    ConvCase(2, 2, 5, 1, 8, (1, 3), (1, 1), (0, 1), (1, 1)),            # a single row
+    ConvCase(2, 3, 13, 9, 8, (2, 3), (2, 1), (0, 1), (1, 1)),           # stride along H
+    ConvCase(2, 4, 6, 8, 8, (3, 3), (1, 1), (2, 2), (2, 2)),            # dilation
+], ids=["cifar8", "odd-rows", "one-row", "stride-h", "dilated"])
+def test_eight_wide_outputs_pair_two_rows_per_tile(threads, simd, case):
+    """Output rows exactly 8 wide: the implicit rung fills each 16-column tile with two output
+    rows (the micro-kernel's second 8 columns read one padded row further on), forward and in
+    grad_x's transposed convolution; an odd last row runs on its own."""
+    assert case.out_hw[1] == 8
+    cy = configure(threads, simd=simd)
+    _conv.set_implicit_min_ow(8)
+    x, w, b, g = data(case, 5)
+    check_forward(cy, case, x, w, b, "implicit")
+    check_backward(cy, case, x, w, g)
+
+
 def test_results_do_not_depend_on_the_thread_count():
     """Whole images per thread and per-chunk gradient sums added in a fixed order: 1 and 2
     threads give the same bits (batch >= threads), call after call."""
