@@ -44,7 +44,7 @@ RECIPES = {
     "lenet": dict(optimizer="sgd", lr=0.05, batch_size=64, epochs=3, weight_decay=0.0),
     "cifar_cnn": dict(optimizer="sgd", lr=0.05, batch_size=128, epochs=15, weight_decay=5e-4),
     "resnet8": dict(optimizer="sgd", lr=0.1, batch_size=128, epochs=30, weight_decay=5e-4),
-    "resnet20": dict(optimizer="sgd", lr=0.1, batch_size=128, epochs=30, weight_decay=5e-4),
+    "resnet20": dict(optimizer="sgd", lr=0.1, batch_size=128, epochs=20, weight_decay=5e-4),
 }
 MINI_EPOCHS = 8
 DEFAULT_MODEL = {"mnist-mini": "lenet", "mnist": "lenet", "fashion-mnist": "lenet", "cifar10": "cifar_cnn"}
