@@ -64,6 +64,36 @@ def test_short_run_every_dataset_and_backend(tmp_path, dataset, backend):
     assert ckpt["epoch"] == 1 and json.loads(ckpt["config"])["dataset"] == dataset
 
 
+@pytest.mark.parametrize("backend", backends.available())
+def test_short_fashion_mnist_run_on_official_format_files(tmp_path, monkeypatch, backend):
+    """Fashion-MNIST's image files are not on this machine: the same CLI run on small files in
+    the official format (gzipped IDX, checksums verified against the class's table, which
+    the test fills in), read from ``--data-dir``."""
+    from fastnn.data import FashionMNIST
+    from fastnn.data import _storage
+    from test_data_files import idx_bytes, md5, write_mnist_split
+    monkeypatch.setattr(_storage, "VERIFY_CACHE_DIR", tmp_path / "verified")
+    monkeypatch.setattr(FashionMNIST, "counts", {True: 256, False: 64})
+    table = dict(FashionMNIST.checksums)
+    monkeypatch.setattr(FashionMNIST, "checksums", table)
+    rng = np.random.default_rng(3)
+    for train_split, n in ((True, 256), (False, 64)):
+        labels = rng.integers(0, 10, n)
+        images = (rng.integers(0, 60, (n, 28, 28)) + 19 * labels[:, None, None]).astype(np.uint8)
+        written = write_mnist_split(tmp_path / "data" / "fashion-mnist", train=train_split,
+                                    images=idx_bytes(images), labels=idx_bytes(labels))
+        table.update({stem: (md5(data), None) for stem, data in written.items()})
+    out = tmp_path / "run"
+    code = main(["train", "fashion-mnist", "--epochs", "2", "--batch-size", "32", "--backend", backend,
+                 "--data-dir", str(tmp_path / "data"), "--out", str(out), "--no-progress"])
+    assert code == 0
+    history = json.loads((out / "history.json").read_text())
+    assert [row["epoch"] for row in history["epochs"]] == [1, 2]
+    config = json.loads((out / "config.json").read_text())
+    assert config["dataset"] == "fashion-mnist" and config["model"] == "lenet"
+    assert history["epochs"][-1]["train_loss"] < history["epochs"][0]["train_loss"]
+
+
 def test_curves_png_written_when_matplotlib_installed(tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "run"
