@@ -10,8 +10,10 @@ Two ways to run it:
   parameter set so that CI can show the suite runs in seconds. Each benchmark records the
   machine, the thread count, the library versions and the load average in ``extra_info``.
 * ``python benchmarks/bench_cython_kernels.py --goals`` -- the issue's goals measured as
-  ratios, all contestants side by side in one process: interleaved rounds (a different
-  order each round), a pause and one untimed call before each timed batch, medians.
+  ratios, all contestants side by side in one process with ``fastnn.bench.timing.interleaved``
+  (via ``_common.compare``): warm-up, interleaved rounds (a different order each round), before
+  each sample a wait (at most ``--settle`` s) until the previous contestant's OpenMP/torch
+  worker threads stop spinning, medians with the spread.
   max pool 2x2 and relu, forward+backward on (64, 32, 32, 32), cython vs torch on 2
   threads; every activation's forward on 1M elements, cython vs numpy_ref on 1 thread.
 
@@ -23,22 +25,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
 import sys
-import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+# _common (next to this file) puts this checkout's fastnn on sys.path: import it first
+from _common import QUICK, THREADS, available_backend, compare, f32, import_torch, machine_summary, run_benchmark
 
 import fastnn  # noqa: E402
 from fastnn import backends  # noqa: E402
-
-THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))
-QUICK = os.environ.get("FASTNN_BENCH_QUICK", "").strip() == "1"
 
 #: (N, C, H, W) of an activation in a small CIFAR CNN
 IMAGE_SHAPE = (8, 8, 16, 16) if QUICK else (64, 32, 32, 32)
@@ -50,44 +45,13 @@ ACTIVATIONS = {"relu": (), "leaky_relu": (0.01,), "elu": (1.0,), "sigmoid": (), 
 IMPLS = ["numpy", "cython", "torch"]
 
 
-def _torch(threads: int | None = None):
-    """The torch module or None; sets its thread count when ``threads`` is given."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    if threads is not None:
-        torch.set_num_threads(threads)
-    return torch
-
-
-def _f32(rng, shape, scale=1.0):
-    return (rng.standard_normal(shape) * scale).astype(np.float32)
-
-
 def machine_info(threads: int = THREADS) -> dict:
     """What a benchmark number depends on: CPU, cores, threads, versions, load."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "python": platform.python_version(),
-            "numpy": np.__version__, "fastnn": fastnn.__version__, "quick": QUICK}
-    try:
-        import Cython
-        info["cython"] = Cython.__version__
-    except ImportError:
-        pass
-    torch = _torch(threads)
-    info["torch"] = torch.__version__ if torch else None
+    info = machine_summary(threads)
     if "cython" in backends.available():
         cy = backends.get("cython")
         from fastnn._cython import _activation
         info.update(openmp=cy.openmp, simd_clones=_activation.SIMD_CLONES)
-    if hasattr(os, "getloadavg"):
-        info["loadavg_1min"] = round(os.getloadavg()[0], 2)
     return info
 
 
@@ -95,20 +59,16 @@ def machine_info(threads: int = THREADS) -> dict:
 # Each returns a zero-argument callable doing the whole job once (allocation of the outputs
 # included, as in training), or None when that implementation is not available here.
 
-def _backend(impl):
-    return backends.get(impl) if impl in backends.available() else None
-
-
 def maxpool_workload(impl: str, shape=IMAGE_SHAPE, kernel=2, stride=None, padding=0, autograd=False):
     """Max pool forward (with argmax) + backward from the argmax."""
     rng = np.random.default_rng(0)
-    x = _f32(rng, shape)
+    x = f32(rng, shape)
     s = kernel if stride is None else stride
     oh = (shape[2] + 2 * padding - kernel) // s + 1
     ow = (shape[3] + 2 * padding - kernel) // s + 1
-    g = _f32(rng, (*shape[:2], oh, ow))
+    g = f32(rng, (*shape[:2], oh, ow))
     if impl == "torch":
-        torch = _torch()
+        torch = import_torch(None)
         if torch is None:
             return None
         tx, tg = torch.from_numpy(x), torch.from_numpy(g)
@@ -125,7 +85,7 @@ def maxpool_workload(impl: str, shape=IMAGE_SHAPE, kernel=2, stride=None, paddin
             out, idx = aten.max_pool2d_with_indices(tx, [kernel] * 2, [s] * 2, [padding] * 2)
             aten.max_pool2d_with_indices_backward(tg, tx, [kernel] * 2, [s] * 2, [padding] * 2, [1, 1], False, idx)
         return run_torch
-    b = _backend(impl)
+    b = available_backend(impl)
     if b is None:
         return None
 
@@ -137,10 +97,10 @@ def maxpool_workload(impl: str, shape=IMAGE_SHAPE, kernel=2, stride=None, paddin
 
 def avgpool_workload(impl: str, shape=IMAGE_SHAPE, kernel=2):
     rng = np.random.default_rng(0)
-    x = _f32(rng, shape)
-    g = _f32(rng, (*shape[:2], shape[2] // kernel, shape[3] // kernel))
+    x = f32(rng, shape)
+    g = f32(rng, (*shape[:2], shape[2] // kernel, shape[3] // kernel))
     if impl == "torch":
-        torch = _torch()
+        torch = import_torch(None)
         if torch is None:
             return None
         tx, tg = torch.from_numpy(x), torch.from_numpy(g)
@@ -150,7 +110,7 @@ def avgpool_workload(impl: str, shape=IMAGE_SHAPE, kernel=2):
             aten.avg_pool2d(tx, [kernel] * 2, [kernel] * 2)
             aten.avg_pool2d_backward(tg, tx, [kernel] * 2, [kernel] * 2, [0, 0], False, True, None)
         return run_torch
-    b = _backend(impl)
+    b = available_backend(impl)
     if b is None:
         return None
 
@@ -163,10 +123,10 @@ def avgpool_workload(impl: str, shape=IMAGE_SHAPE, kernel=2):
 def activation_workload(impl: str, act: str, shape=IMAGE_SHAPE, backward=True, autograd=False):
     """``act`` forward (+ backward from what the forward saved)."""
     rng = np.random.default_rng(0)
-    x, g = _f32(rng, shape, 3.0), _f32(rng, shape)
+    x, g = f32(rng, shape, 3.0), f32(rng, shape)
     params = ACTIVATIONS[act]
     if impl == "torch":
-        torch = _torch()
+        torch = import_torch(None)
         if torch is None:
             return None
         F, aten = torch.nn.functional, torch.ops.aten
@@ -191,7 +151,7 @@ def activation_workload(impl: str, act: str, shape=IMAGE_SHAPE, backward=True, a
             if backward:
                 grad(y)
         return run_torch
-    b = _backend(impl)
+    b = available_backend(impl)
     if b is None:
         return None
     fwd, bwd = getattr(b, f"{act}_forward"), getattr(b, f"{act}_backward")
@@ -207,9 +167,9 @@ def cross_entropy_workload(impl: str, shape, label_smoothing=0.1):
     """Fused softmax cross-entropy forward (per-sample losses) + backward."""
     n, c = shape
     rng = np.random.default_rng(0)
-    logits, target, g = _f32(rng, shape, 3.0), rng.integers(0, c, n), np.full(n, 1.0 / n, np.float32)
+    logits, target, g = f32(rng, shape, 3.0), rng.integers(0, c, n), np.full(n, 1.0 / n, np.float32)
     if impl == "torch":
-        torch = _torch()
+        torch = import_torch(None)
         if torch is None:
             return None
         tl, tt, tg = torch.from_numpy(logits).requires_grad_(True), torch.from_numpy(target), torch.from_numpy(g)
@@ -218,7 +178,7 @@ def cross_entropy_workload(impl: str, shape, label_smoothing=0.1):
             tl.grad = None
             torch.nn.functional.cross_entropy(tl, tt, reduction="none", label_smoothing=label_smoothing).backward(tg)
         return run_torch
-    b = _backend(impl)
+    b = available_backend(impl)
     if b is None:
         return None
 
@@ -230,9 +190,9 @@ def cross_entropy_workload(impl: str, shape, label_smoothing=0.1):
 
 def log_softmax_workload(impl: str, shape):
     rng = np.random.default_rng(0)
-    x, g = _f32(rng, shape, 3.0), _f32(rng, shape)
+    x, g = f32(rng, shape, 3.0), f32(rng, shape)
     if impl == "torch":
-        torch = _torch()
+        torch = import_torch(None)
         if torch is None:
             return None
         tx, tg, aten = torch.from_numpy(x), torch.from_numpy(g), torch.ops.aten
@@ -241,7 +201,7 @@ def log_softmax_workload(impl: str, shape):
             y = torch.log_softmax(tx, 1)
             aten._log_softmax_backward_data(tg, y, 1, torch.float32)
         return run_torch
-    b = _backend(impl)
+    b = available_backend(impl)
     if b is None:
         return None
 
@@ -254,11 +214,11 @@ def batchnorm_workload(impl: str, shape=IMAGE_SHAPE, training=True):
     """BatchNorm2d: forward (training: batch statistics and running-statistics update) + backward."""
     n, c, h, w = shape
     rng = np.random.default_rng(0)
-    x, g = _f32(rng, (n, c, h, w), 2.0) + 1, _f32(rng, (n, c, h, w))
-    weight, bias = _f32(rng, c), _f32(rng, c)
+    x, g = f32(rng, (n, c, h, w), 2.0) + 1, f32(rng, (n, c, h, w))
+    weight, bias = f32(rng, c), f32(rng, c)
     rm, rv = np.zeros(c, np.float32), np.ones(c, np.float32)
     if impl == "torch":
-        torch = _torch()
+        torch = import_torch(None)
         if torch is None:
             return None
         aten = torch.ops.aten
@@ -268,7 +228,7 @@ def batchnorm_workload(impl: str, shape=IMAGE_SHAPE, training=True):
             y, mean, invstd = aten.native_batch_norm(tx, tw, tb, trm, trv, training, 0.1, 1e-5)
             aten.native_batch_norm_backward(tg, tx, tw, trm, trv, mean, invstd, training, 1e-5, [True, True, True])
         return run_torch
-    b = _backend(impl)
+    b = available_backend(impl)
     if b is None:
         return None
     x3, g3 = x.reshape(n, c, h * w), g.reshape(n, c, h * w)
@@ -290,102 +250,60 @@ if pytest is not None:
     @pytest.fixture(scope="module", autouse=True)
     def _threads():
         fastnn.set_num_threads(THREADS)
-        _torch(THREADS)
+        import_torch(THREADS)
         yield
 
     @pytest.fixture(scope="module")
     def info():
         return machine_info(THREADS)
 
-    def _run(benchmark, fn, group, info, **extra):
-        if fn is None:
-            pytest.skip("implementation not available here (torch not installed or backend not built)")
-        benchmark.group = group
-        benchmark.extra_info.update(info, **extra)
-        fn()                                                # warm: threads awake, buffers allocated
-        benchmark(fn)
-
     shape_id = "x".join(map(str, IMAGE_SHAPE))
 
     @pytest.mark.parametrize("impl", IMPLS)
     def test_maxpool2d_2x2(benchmark, info, impl):
-        _run(benchmark, maxpool_workload(impl), f"maxpool2d 2x2 fwd+bwd {shape_id}", info)
+        run_benchmark(benchmark, maxpool_workload(impl), f"maxpool2d 2x2 fwd+bwd {shape_id}", info)
 
     @pytest.mark.parametrize("impl", IMPLS)
     def test_maxpool2d_3x3_stride2_pad1(benchmark, info, impl):
-        _run(benchmark, maxpool_workload(impl, kernel=3, stride=2, padding=1),
-             f"maxpool2d 3x3/2 pad 1 fwd+bwd {shape_id}", info)
+        run_benchmark(benchmark, maxpool_workload(impl, kernel=3, stride=2, padding=1),
+                      f"maxpool2d 3x3/2 pad 1 fwd+bwd {shape_id}", info)
 
     @pytest.mark.parametrize("impl", IMPLS)
     def test_avgpool2d_2x2(benchmark, info, impl):
-        _run(benchmark, avgpool_workload(impl), f"avgpool2d 2x2 fwd+bwd {shape_id}", info)
+        run_benchmark(benchmark, avgpool_workload(impl), f"avgpool2d 2x2 fwd+bwd {shape_id}", info)
 
     @pytest.mark.parametrize("impl", IMPLS)
     @pytest.mark.parametrize("act", ["relu", "tanh"] if QUICK else list(ACTIVATIONS))
     def test_activation_forward_backward(benchmark, info, act, impl):
-        _run(benchmark, activation_workload(impl, act), f"{act} fwd+bwd {shape_id}", info)
+        run_benchmark(benchmark, activation_workload(impl, act), f"{act} fwd+bwd {shape_id}", info)
 
     @pytest.mark.parametrize("impl", ["numpy", "cython"])
     @pytest.mark.parametrize("act", ["tanh"] if QUICK else list(ACTIVATIONS))
     def test_activation_forward_flat(benchmark, info, act, impl):
-        _run(benchmark, activation_workload(impl, act, (FLAT_SIZE,), backward=False),
-             f"{act} forward, {FLAT_SIZE} elements", info)
+        run_benchmark(benchmark, activation_workload(impl, act, (FLAT_SIZE,), backward=False),
+                      f"{act} forward, {FLAT_SIZE} elements", info)
 
     @pytest.mark.parametrize("impl", IMPLS)
     @pytest.mark.parametrize("shape", LOSS_SHAPES, ids=lambda s: "x".join(map(str, s)))
     def test_cross_entropy(benchmark, info, shape, impl):
-        _run(benchmark, cross_entropy_workload(impl, shape), f"cross-entropy (ls 0.1) fwd+bwd {shape}", info)
+        run_benchmark(benchmark, cross_entropy_workload(impl, shape), f"cross-entropy (ls 0.1) fwd+bwd {shape}",
+                      info)
 
     @pytest.mark.parametrize("impl", IMPLS)
     @pytest.mark.parametrize("shape", LOSS_SHAPES[-1:], ids=lambda s: "x".join(map(str, s)))
     def test_log_softmax(benchmark, info, shape, impl):
-        _run(benchmark, log_softmax_workload(impl, shape), f"log_softmax fwd+bwd {shape}", info)
+        run_benchmark(benchmark, log_softmax_workload(impl, shape), f"log_softmax fwd+bwd {shape}", info)
 
     @pytest.mark.parametrize("impl", IMPLS)
     @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
     def test_batchnorm(benchmark, info, training, impl):
-        _run(benchmark, batchnorm_workload(impl, training=training),
-             f"batchnorm2d {'train' if training else 'eval'} fwd+bwd {shape_id}", info)
+        run_benchmark(benchmark, batchnorm_workload(impl, training=training),
+                      f"batchnorm2d {'train' if training else 'eval'} fwd+bwd {shape_id}", info)
 
 
 # =========================================================================== the goals
 
-def interleaved(contestants: dict, rounds: int = 9, inner: int = 5, settle: float = 0.1) -> dict:
-    """Median seconds per call of each contestant, measured in interleaved rounds.
-
-    Each round visits every contestant (rotating the order), pauses ``settle`` seconds (OpenMP
-    and torch worker threads spin for a while after a call and would slow the next contestant),
-    makes one untimed call, then times ``inner`` calls; the result is the median over all rounds
-    of each round's median."""
-    names = [n for n, f in contestants.items() if f is not None]
-    per_round = {n: [] for n in names}
-    for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
-            fn = contestants[name]
-            time.sleep(settle)
-            fn()
-            ts = []
-            for _ in range(inner):
-                t = time.perf_counter()
-                fn()
-                ts.append(time.perf_counter() - t)
-            per_round[name].append(statistics.median(ts))
-    return {n: statistics.median(v) for n, v in per_round.items()}
-
-
-def _report(title, times, pairs, results):
-    print(f"\n{title}")
-    for name, t in times.items():
-        print(f"  {name:<28s} {t * 1e3:9.3f} ms")
-    for label, (slow, fast) in pairs.items():
-        if slow in times and fast in times:
-            ratio = times[slow] / times[fast]
-            results[label] = round(ratio, 3)
-            print(f"  -> {label}: {ratio:.2f}x")
-
-
-def measure_goals(rounds: int = 9, threads: int = 2) -> dict:
+def measure_goals(rounds: int = 9, threads: int = 2, settle: float = 0.1) -> dict:
     """The issue's goals for these kernels, as speed ratios (> 1: cython is faster)."""
     info = machine_info(threads)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
@@ -395,35 +313,35 @@ def measure_goals(rounds: int = 9, threads: int = 2) -> dict:
         return results
 
     fastnn.set_num_threads(threads)
-    _torch(threads)
+    import_torch(threads)
     shape = "x".join(map(str, IMAGE_SHAPE))
-    times = interleaved({"cython maxpool": maxpool_workload("cython"),
-                         "torch maxpool (aten)": maxpool_workload("torch"),
-                         "torch maxpool (autograd)": maxpool_workload("torch", autograd=True),
-                         "numpy_ref maxpool": maxpool_workload("numpy")}, rounds)
-    _report(f"max pool 2x2 forward+backward, {shape}, {threads} threads", times,
+    timing = dict(rounds=rounds, settle=settle, torch_threads=threads)
+    compare(f"max pool 2x2 forward+backward, {shape}, {threads} threads",
+            {"cython maxpool": maxpool_workload("cython"),
+             "torch maxpool (aten)": maxpool_workload("torch"),
+             "torch maxpool (autograd)": maxpool_workload("torch", autograd=True),
+             "numpy_ref maxpool": maxpool_workload("numpy")},
             {"maxpool: cython vs torch aten (goal > 1)": ("torch maxpool (aten)", "cython maxpool"),
              "maxpool: cython vs torch autograd": ("torch maxpool (autograd)", "cython maxpool"),
-             "maxpool: cython vs numpy_ref": ("numpy_ref maxpool", "cython maxpool")}, results)
+             "maxpool: cython vs numpy_ref": ("numpy_ref maxpool", "cython maxpool")}, results, **timing)
 
-    times = interleaved({"cython relu": activation_workload("cython", "relu"),
-                         "torch relu (aten)": activation_workload("torch", "relu"),
-                         "torch relu (autograd)": activation_workload("torch", "relu", autograd=True),
-                         "numpy_ref relu": activation_workload("numpy", "relu")}, rounds)
-    _report(f"relu forward+backward, {shape}, {threads} threads", times,
+    compare(f"relu forward+backward, {shape}, {threads} threads",
+            {"cython relu": activation_workload("cython", "relu"),
+             "torch relu (aten)": activation_workload("torch", "relu"),
+             "torch relu (autograd)": activation_workload("torch", "relu", autograd=True),
+             "numpy_ref relu": activation_workload("numpy", "relu")},
             {"relu: cython vs torch aten (goal > 1)": ("torch relu (aten)", "cython relu"),
              "relu: cython vs torch autograd": ("torch relu (autograd)", "cython relu"),
-             "relu: cython vs numpy_ref": ("numpy_ref relu", "cython relu")}, results)
+             "relu: cython vs numpy_ref": ("numpy_ref relu", "cython relu")}, results, **timing)
 
     fastnn.set_num_threads(1)
     contestants = {}
     for act in ACTIVATIONS:
         contestants[f"cython {act}"] = activation_workload("cython", act, (FLAT_SIZE,), backward=False)
         contestants[f"numpy_ref {act}"] = activation_workload("numpy", act, (FLAT_SIZE,), backward=False)
-    times = interleaved(contestants, rounds)
-    _report(f"activation forward, {FLAT_SIZE} float32 elements, 1 thread", times,
+    compare(f"activation forward, {FLAT_SIZE} float32 elements, 1 thread", contestants,
             {f"{act}: cython vs numpy_ref (goal >= 1)": (f"numpy_ref {act}", f"cython {act}")
-             for act in ACTIVATIONS}, results)
+             for act in ACTIVATIONS}, results, **timing)
     fastnn.set_num_threads(threads)
     if hasattr(os, "getloadavg"):
         results["loadavg_1min_after"] = round(os.getloadavg()[0], 2)
@@ -437,12 +355,15 @@ def main(argv=None):
     parser.add_argument("--goals", action="store_true", help="measure the goals (side by side, interleaved)")
     parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds (default 9)")
     parser.add_argument("--threads", type=int, default=2, help="threads for the pool/relu goals (default 2)")
+    parser.add_argument("--settle", type=float, default=0.1,
+                        help="wait at most this long (s) before each sample until the previous contestant's "
+                             "worker threads stop spinning (default 0.1)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     if not args.goals:
         parser.print_help()
         return 0
-    results = measure_goals(args.rounds, args.threads)
+    results = measure_goals(args.rounds, args.threads, args.settle)
     if args.json:
         import json
         with open(args.json, "w") as f:

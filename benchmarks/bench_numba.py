@@ -9,13 +9,15 @@ Two ways to run it:
   one kernel; ``FASTNN_BENCH_THREADS`` (default 2) sets the threads of every runtime;
   ``FASTNN_BENCH_QUICK=1`` runs the small sizes only (``benchmarks/conftest.py``).
 * ``python benchmarks/bench_numba.py`` -- measures the goals of the Numba issue as ratios, all
-  contestants side by side in one process: interleaved rounds (a different order each round),
-  one untimed call before each timed batch, a pause before switching runtime (OpenBLAS and
-  OpenMP worker threads keep spinning for a while after a call and would slow the next
-  contestant down), medians. Then the compile times (``warmup()`` cold and cached, in fresh
-  processes) and the time a warm process takes to reach its first training step.
+  contestants side by side in one process with ``fastnn.bench.timing.interleaved`` (via
+  ``_common.compare``): warm-up, interleaved rounds (a different order each round), before each
+  sample a wait (at most ``--settle`` s) until the previous runtime's OpenBLAS/OpenMP worker
+  threads stop spinning (they would slow the next contestant down), medians with the spread.
+  Then the compile times (``warmup()`` cold and cached, in fresh processes) and the time a warm
+  process takes to reach its first training step.
 
-Self-contained: needs numpy, numba and fastnn; torch and pytest-benchmark are optional.
+Needs numpy, numba, fastnn and ``_common.py`` (next to this file); torch and pytest-benchmark
+are optional.
 """
 from __future__ import annotations
 
@@ -30,16 +32,13 @@ import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+# _common (next to this file) puts this checkout's fastnn on sys.path: import it first
+from _common import QUICK, ROOT, THREADS, compare, f32, gemm_workload, import_torch, run_benchmark
+from _common import conv_workload as _conv_workload
 
 import fastnn  # noqa: E402
 from fastnn import backends  # noqa: E402
 
-THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))
-#: FASTNN_BENCH_QUICK=1 (see benchmarks/conftest.py): small sizes only, one cold-compile case
-QUICK = os.environ.get("FASTNN_BENCH_QUICK", "").strip() == "1"
 GEMM_SIZES = (64, 256) if QUICK else (64, 128, 256, 512, 1024)
 GEMM_RUNGS = ("naive", "reordered", "tiled", "packed", "parallel", "blas")
 #: name -> (x shape, weight shape, padding)
@@ -50,82 +49,33 @@ CONV_SHAPES = {
 POOL_SHAPE = (64, 32, 32, 32)
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(THREADS)
-    return torch
-
-
-def _rng():
-    return np.random.default_rng(0)
-
-
-def _f32(rng, shape, scale=1.0):
-    return (rng.standard_normal(shape) * scale).astype(np.float32)
-
-
 # =========================================================================== workloads
 # Each returns a zero-argument callable doing the whole job once, or None when the
-# implementation is not available here.
-
-def gemm_workload(impl: str, n: int, variant: str | None = None):
-    rng = _rng()
-    a, b = _f32(rng, (n, n)), _f32(rng, (n, n))
-    out = np.empty((n, n), np.float32)
-    if impl == "torch":
-        torch = _torch()
-        if torch is None:
-            return None
-        ta, tb, tout = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(out)
-        return lambda: torch.matmul(ta, tb, out=tout)
-    backend = backends.get(impl)
-    return lambda: backend.gemm(a, b, out=out, variant=variant)
-
+# implementation is not available here. gemm_workload(impl, m, k=None, n=None, variant=None)
+# comes from _common.py.
 
 def conv_workload(impl: str, shape: str, variant: str | None = None, backward: bool = True):
-    """conv2d forward (+ backward with grad_x, grad_w, grad_b) on one of :data:`CONV_SHAPES`."""
+    """conv2d forward (+ backward with grad_x, grad_w, grad_b) on one of :data:`CONV_SHAPES`;
+    a Numba ``variant`` other than the default rung runs that rung's backward too."""
     x_shape, w_shape, pad = CONV_SHAPES[shape]
-    rng = _rng()
-    x, w, bias = _f32(rng, x_shape), _f32(rng, w_shape, 0.1), _f32(rng, w_shape[:1])
-    out_shape = (x_shape[0], w_shape[0], x_shape[2] + 2 * pad - w_shape[2] + 1, x_shape[3] + 2 * pad - w_shape[3] + 1)
-    g = _f32(rng, out_shape)
-    if impl == "torch":
-        torch = _torch()
-        if torch is None:
-            return None
-        tx, tw, tb = (torch.from_numpy(v).requires_grad_(backward) for v in (x, w, bias))
-        tg = torch.from_numpy(g)
 
-        def run_torch():
-            if not backward:
-                with torch.no_grad():
-                    return torch.nn.functional.conv2d(tx, tw, tb, padding=pad)
-            tx.grad = tw.grad = tb.grad = None
-            torch.nn.functional.conv2d(tx, tw, tb, padding=pad).backward(tg)
-        return run_torch
-    backend = backends.get(impl)
-
-    def run():
-        backend.conv2d_forward(x, w, bias, padding=pad, variant=variant)
-        if backward:
-            if variant is None or variant == backend.conv_variants[0]:
-                backend.conv2d_backward(g, x, w, padding=pad)
-            else:                                       # the other Numba rung's backward
-                from fastnn.backends.numba_kernels import conv
-                conv.conv2d_backward_face(g, x, w, (1, 1), (pad, pad), (1, 1), out_shape[2:], True, True, variant)
-    return run
+    def rung_backward(backend, g, x, w, pad):
+        if variant is None or variant == backend.conv_variants[0]:
+            backend.conv2d_backward(g, x, w, padding=pad)
+        else:                                       # the other Numba rung's backward
+            from fastnn.backends.numba_kernels import conv
+            conv.conv2d_backward_face(g, x, w, (1, 1), (pad, pad), (1, 1), g.shape[2:], True, True, variant)
+    return _conv_workload(impl, x_shape, w_shape, pad, variant, backward,
+                          backward_fn=rung_backward if impl == "numba" else None)
 
 
 def maxpool_workload(impl: str):
     """2x2 max pool forward (with argmax) + backward on a (64, 32, 32, 32) activation."""
-    rng = _rng()
-    x = _f32(rng, POOL_SHAPE)
-    g = _f32(rng, (*POOL_SHAPE[:2], POOL_SHAPE[2] // 2, POOL_SHAPE[3] // 2))
+    rng = np.random.default_rng(0)
+    x = f32(rng, POOL_SHAPE)
+    g = f32(rng, (*POOL_SHAPE[:2], POOL_SHAPE[2] // 2, POOL_SHAPE[3] // 2))
     if impl == "torch":
-        torch = _torch()
+        torch = import_torch()
         if torch is None:
             return None
         tx, tg = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(g)
@@ -144,10 +94,10 @@ def maxpool_workload(impl: str):
 
 def relu_workload(impl: str):
     """relu forward + backward (from the saved output) on a (64, 32, 32, 32) activation."""
-    rng = _rng()
-    x, g = _f32(rng, POOL_SHAPE), _f32(rng, POOL_SHAPE)
+    rng = np.random.default_rng(0)
+    x, g = f32(rng, POOL_SHAPE), f32(rng, POOL_SHAPE)
     if impl == "torch":
-        torch = _torch()
+        torch = import_torch()
         if torch is None:
             return None
         tx, tg = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(g)
@@ -179,13 +129,8 @@ if pytest is not None:
         yield
 
     def _run(benchmark, fn, group, **info):
-        if fn is None:
-            pytest.skip("torch is not installed")
-        benchmark.group = group
-        benchmark.extra_info.update(info, threads=THREADS)
-        time.sleep(0.3)             # let the previous test's runtime (OpenBLAS, OpenMP) stop spinning
-        fn()                        # warm: threads awake, buffers allocated
-        benchmark(fn)
+        # settle: let the previous test's runtime (OpenBLAS, OpenMP) stop spinning
+        run_benchmark(benchmark, fn, group, {"threads": THREADS}, settle=0.3, **info)
 
     @pytest.mark.parametrize("n", GEMM_SIZES)
     @pytest.mark.parametrize("impl", ["numpy:blas", *[f"numba:{r}" for r in GEMM_RUNGS], "torch"])
@@ -193,7 +138,7 @@ if pytest is not None:
         backend, _, variant = impl.partition(":")
         if variant == "naive" and n > (128 if QUICK else 512):
             pytest.skip("the naive rung takes seconds at this size")
-        fn = gemm_workload(backend, n, variant or None)
+        fn = gemm_workload(backend, n, variant=variant or None)
         _run(benchmark, fn, f"gemm {n}^3", gflop=2 * n ** 3 / 1e9)
 
     @pytest.mark.parametrize("shape", list(CONV_SHAPES))
@@ -254,10 +199,19 @@ print(t_import, first, second)
 """
 
 
+def _subprocess_env(cache_dir: str | None = None) -> dict:
+    """The environment of a fresh Python process that imports this checkout's fastnn (and keeps
+    Numba's on-disk cache in ``cache_dir`` when given)."""
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if cache_dir:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    return env
+
+
 def first_call_times(kernel: str, cache_dir: str) -> dict:
     """Seconds for: importing the backend, the first call with an empty on-disk cache (compile),
     the first call in a new process once the cache is filled, and a warm second call."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = _subprocess_env(cache_dir)
     runs = []
     for _ in range(2):
         out = subprocess.run([sys.executable, "-c", _FIRST_CALL_SCRIPT, kernel], capture_output=True, text=True,
@@ -268,29 +222,6 @@ def first_call_times(kernel: str, cache_dir: str) -> dict:
 
 
 # =========================================================================== the goals
-
-def interleaved(contestants: dict, rounds: int = 7, inner: int = 3, settle: float = 0.25) -> dict:
-    """Median seconds per call of each contestant, measured in interleaved rounds.
-
-    Each round visits every contestant (rotating the order), pauses ``settle`` seconds, makes
-    one untimed call, then times ``inner`` calls; the result is the median over all rounds of
-    each round's median."""
-    names = [n for n, f in contestants.items() if f is not None]
-    per_round = {n: [] for n in names}
-    for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
-            fn = contestants[name]
-            time.sleep(settle)
-            fn()
-            ts = []
-            for _ in range(inner):
-                t = time.perf_counter()
-                fn()
-                ts.append(time.perf_counter() - t)
-            per_round[name].append(statistics.median(ts))
-    return {n: statistics.median(v) for n, v in per_round.items()}
-
 
 _FIRST_STEP_SCRIPT = """
 import time
@@ -322,9 +253,7 @@ def time_to_first_step(runs: int = 3, cache_dir: str | None = None) -> dict:
     (conv + relu + max pool + linear + cross-entropy, backward, SGD) on the numba backend.
     One run first fills the cache; then ``runs`` runs are timed (process wall time, and the
     time inside the process from before ``import numpy`` to after the step)."""
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    if cache_dir:
-        env["NUMBA_CACHE_DIR"] = cache_dir
+    env = _subprocess_env(cache_dir)
     subprocess.run([sys.executable, "-c", _FIRST_STEP_SCRIPT], env=env, check=True, capture_output=True)
     wall, inside = [], []
     for _ in range(runs):
@@ -350,7 +279,7 @@ def compile_times(cache_dir: str) -> dict:
         print(json.dumps({"total": sum(per_task.values()), "per_task": per_task}))
     """)
     import json
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = _subprocess_env(cache_dir)
     cold = json.loads(subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True,
                                      text=True).stdout)
     cached = json.loads(subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True,
@@ -358,24 +287,33 @@ def compile_times(cache_dir: str) -> dict:
     return {"cold_s": cold["total"], "cached_s": cached["total"], "cold_per_task_s": cold["per_task"]}
 
 
-def single_thread(rounds: int = 5, settle: float = 0.25) -> dict:
-    """Median wall seconds per call of Numba and NumPy/OpenBLAS with every runtime on one
-    thread, interleaved like the goals: steadier than the 2-thread ratios on a machine busy
-    with other work (one free core suffices). PyTorch is left out on purpose: even on one
+def single_thread(results: dict, rounds: int = 5, settle: float = 0.25) -> dict:
+    """Numba against NumPy/OpenBLAS with every runtime on one thread, interleaved like the goals:
+    steadier than the 2-thread ratios on a machine busy with other work (one free core
+    suffices). Prints the table, records the ratios in ``results``, returns name -> median s.
+    PyTorch is left out on purpose: even on one
     thread it hands every backward to its autograd thread, and on a busy machine each hand-off
     waits for the scheduler (we measured 4 ms steps), which is not what a kernel comparison
     should show. (CPU-time clocks do not help either: that thread is invisible to
     ``thread_time``, and PyTorch's idle pool threads spin, inflating ``process_time``.)"""
     fastnn.set_num_threads(1)
     try:
-        return interleaved({"conv numba": conv_workload("numba", "cifar"),
-                            "conv numpy_ref": conv_workload("numpy", "cifar"),
-                            "lenet conv numba": conv_workload("numba", "lenet"),
-                            "lenet conv numpy_ref": conv_workload("numpy", "lenet"),
-                            "maxpool numba": maxpool_workload("numba"), "maxpool numpy_ref": maxpool_workload("numpy"),
-                            "relu numba": relu_workload("numba"), "relu numpy_ref": relu_workload("numpy"),
-                            "gemm1024 numba packed": gemm_workload("numba", 1024, "packed"),
-                            "gemm1024 BLAS": gemm_workload("numpy", 1024, "blas")}, rounds, settle=settle)
+        return compare(
+            "Numba and NumPy/OpenBLAS on ONE thread (steadier on a busy machine), median wall time per call:",
+            {"conv numba": conv_workload("numba", "cifar"),
+             "conv numpy_ref": conv_workload("numpy", "cifar"),
+             "lenet conv numba": conv_workload("numba", "lenet"),
+             "lenet conv numpy_ref": conv_workload("numpy", "lenet"),
+             "maxpool numba": maxpool_workload("numba"), "maxpool numpy_ref": maxpool_workload("numpy"),
+             "relu numba": relu_workload("numba"), "relu numpy_ref": relu_workload("numpy"),
+             "gemm1024 numba packed": gemm_workload("numba", 1024, variant="packed"),
+             "gemm1024 BLAS": gemm_workload("numpy", 1024, variant="blas")},
+            {"conv vs numpy_ref, 1 thread": ("conv numpy_ref", "conv numba"),
+             "lenet conv vs numpy_ref, 1 thread": ("lenet conv numpy_ref", "lenet conv numba"),
+             "maxpool vs numpy_ref, 1 thread": ("maxpool numpy_ref", "maxpool numba"),
+             "relu vs numpy_ref, 1 thread": ("relu numpy_ref", "relu numba"),
+             "gemm packed / BLAS, 1 thread": ("gemm1024 BLAS", "gemm1024 numba packed")},
+            results, rounds=rounds, settle=settle)
     finally:
         fastnn.set_num_threads(THREADS)
 
@@ -384,61 +322,41 @@ def measure_goals(rounds: int = 7, settle: float = 0.25, quick: bool = False) ->
     """Everything the issue's goals ask for, measured in this process (side by side) and in
     subprocesses (compile and start-up times). Returns a dict and prints a report."""
     fastnn.set_num_threads(THREADS)
-    torch = _torch()
+    torch = import_torch()
     nb = backends.get("numba")
     nb.warmup(progress=False)
     import numba
     results = {"threads": THREADS, "numba_threading_layer": nb.threading_layer,
                "numba": numba.__version__, "numpy": np.__version__,
                "torch": torch.__version__ if torch else None}
-
-    def report(title, times, pairs):
-        print(f"\n{title}")
-        for name, t in times.items():
-            print(f"  {name:<22s} {t * 1e3:9.2f} ms")
-        for label, (num, den) in pairs.items():
-            if num in times and den in times:
-                ratio = times[num] / times[den]
-                results[label] = ratio
-                print(f"  -> {label}: {ratio:.2f}x")
+    timing = dict(settle=settle, torch_threads=THREADS)
 
     n = 1024
-    times = interleaved({"numba parallel": gemm_workload("numba", n, "parallel"),
-                         "numba packed (1 core)": gemm_workload("numba", n, "packed"),
-                         "numpy BLAS": gemm_workload("numpy", n, "blas")}, rounds, settle=settle)
+    times = compare(f"GEMM {n}^3 float32 ({THREADS} threads)",
+                    {"numba parallel": gemm_workload("numba", n, variant="parallel"),
+                     "numba packed (1 core)": gemm_workload("numba", n, variant="packed"),
+                     "numpy BLAS": gemm_workload("numpy", n, variant="blas")},
+                    {"gemm parallel / BLAS (speed ratio, goal >= 0.6)": ("numpy BLAS", "numba parallel")},
+                    results, flops=2 * n ** 3, rounds=rounds, **timing)
     results["gemm_1024_gflops"] = {k: 2 * n ** 3 / v / 1e9 for k, v in times.items()}
-    report(f"GEMM {n}^3 float32 ({THREADS} threads)", times,
-           {"gemm parallel / BLAS (speed ratio, goal >= 0.6)": ("numpy BLAS", "numba parallel")})
-    print("  GFLOP/s: " + ", ".join(f"{k} {v:.1f}" for k, v in results["gemm_1024_gflops"].items()))
 
-    times = interleaved({"numba": conv_workload("numba", "cifar"),
-                         "numpy_ref": conv_workload("numpy", "cifar"),
-                         "torch": conv_workload("torch", "cifar") if torch else None},
-                        max(3, rounds // 2) if quick else rounds, inner=1 if quick else 3, settle=settle)
-    report("conv2d forward+backward, CIFAR layer (N=64, C=32, 32x32, 32 filters 3x3, pad 1)", times,
-           {"conv speed-up over numpy_ref (goal >= 2)": ("numpy_ref", "numba"),
-            "conv speed vs torch (goal >= 1.0)": ("torch", "numba")})
+    compare("conv2d forward+backward, CIFAR layer (N=64, C=32, 32x32, 32 filters 3x3, pad 1)",
+            {"numba": conv_workload("numba", "cifar"),
+             "numpy_ref": conv_workload("numpy", "cifar"),
+             "torch": conv_workload("torch", "cifar") if torch else None},
+            {"conv speed-up over numpy_ref (goal >= 2)": ("numpy_ref", "numba"),
+             "conv speed vs torch (goal >= 1.0)": ("torch", "numba")},
+            results, rounds=max(3, rounds // 2) if quick else rounds, **timing)
 
-    times = interleaved({"numba maxpool": maxpool_workload("numba"), "torch maxpool": maxpool_workload("torch"),
-                         "numba relu": relu_workload("numba"), "torch relu": relu_workload("torch")},
-                        rounds, settle=settle)
-    report("max pool 2x2 and relu, forward+backward on (64, 32, 32, 32)", times,
-           {"maxpool speed vs torch (goal > 1)": ("torch maxpool", "numba maxpool"),
-            "relu speed vs torch (goal > 1)": ("torch relu", "numba relu")})
+    compare("max pool 2x2 and relu, forward+backward on (64, 32, 32, 32)",
+            {"numba maxpool": maxpool_workload("numba"), "torch maxpool": maxpool_workload("torch"),
+             "numba relu": relu_workload("numba"), "torch relu": relu_workload("torch")},
+            {"maxpool speed vs torch (goal > 1)": ("torch maxpool", "numba maxpool"),
+             "relu speed vs torch (goal > 1)": ("torch relu", "numba relu")},
+            results, rounds=rounds, **timing)
 
-    one = single_thread(3 if quick else 5, settle)
+    one = single_thread(results, 3 if quick else 5, settle)
     results["one_thread_ms"] = {k: v * 1e3 for k, v in one.items()}
-    print("\nNumba and NumPy/OpenBLAS on ONE thread (steadier on a busy machine), median wall time per call:")
-    for name, t in one.items():
-        print(f"  {name:<22s} {t * 1e3:9.2f} ms")
-    for label, (num, den) in {"conv vs numpy_ref, 1 thread": ("conv numpy_ref", "conv numba"),
-                              "lenet conv vs numpy_ref, 1 thread": ("lenet conv numpy_ref", "lenet conv numba"),
-                              "maxpool vs numpy_ref, 1 thread": ("maxpool numpy_ref", "maxpool numba"),
-                              "relu vs numpy_ref, 1 thread": ("relu numpy_ref", "relu numba"),
-                              "gemm packed / BLAS, 1 thread": ("gemm1024 BLAS", "gemm1024 numba packed")}.items():
-        if num in one and den in one:
-            results[label] = one[num] / one[den]
-            print(f"  -> {label}: {one[num] / one[den]:.2f}x")
 
     first = time_to_first_step()
     results["first_step"] = first
@@ -458,7 +376,9 @@ def measure_goals(rounds: int = 7, settle: float = 0.25, quick: bool = False) ->
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds per comparison")
-    parser.add_argument("--settle", type=float, default=0.25, help="pause (s) before each contestant's batch")
+    parser.add_argument("--settle", type=float, default=0.25,
+                        help="wait at most this long (s) before each sample until the previous contestant's "
+                             "worker threads stop spinning")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, skip the cold-compile measurement")
     args = parser.parse_args(argv)
     measure_goals(args.rounds, args.settle, args.quick)
