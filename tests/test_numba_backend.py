@@ -342,6 +342,167 @@ def test_relu_propagates_nan(nb, ref):
     np.testing.assert_array_equal(nb.relu_forward(x), ref.relu_forward(x))
 
 
+# ------------------------------------------------ the vectorisable exp of _vmath.py
+
+#: float32 overflow threshold: results above it must be +inf
+FLT_MAX = float(np.finfo(np.float32).max)
+#: the reduction interval's ends (+-ln2/2), exp's overflow edge (88.72) and subnormal edges
+#: (-87.34: smallest normal, -103.28: smallest subnormal), the clamps (-105, 89, -87)
+EXP_EDGES = [0.0, -0.0, 0.3465, 0.3466, -0.3465, -0.3466, 0.625, -0.625, 1.0, -1.0, 9.0, -9.0, 20.0, -20.0,
+             87.3, -87.3, -87.34, -87.35, 88.7, -88.7, 88.72, 88.73, -103.2, -103.3, -103.9, -104.5, -105.0,
+             -105.1, 89.0, 89.1, 100.0, -100.0, 1e30, -1e30, 3.4e38, -3.4e38]
+
+
+def _exp_grid():
+    """A dense grid over [-110, 100], tiny and subnormal values of both signs, and the edges."""
+    tiny = np.logspace(-45, -1, 400)
+    return np.concatenate([np.linspace(-110, 100, 420_001), tiny, -tiny, EXP_EDGES]).astype(np.float32)
+
+
+def _ulp_error(got, truth):
+    """|got - truth| in float32 ulps at the truth (at least the subnormal spacing 2^-149);
+    where the float32 result must overflow (|truth| > FLT_MAX), 0 for +-inf of the right sign
+    and inf otherwise."""
+    truth = np.asarray(truth, np.float64)
+    got = np.asarray(got, np.float64)
+    over = np.abs(truth) > FLT_MAX
+    finite_truth = np.where(over, 0.0, truth)
+    spacing = np.spacing(np.abs(finite_truth).astype(np.float32)).astype(np.float64)
+    err = np.abs(got - finite_truth) / np.maximum(spacing, 2.0 ** -149)
+    return np.where(over, np.where(got == np.copysign(np.inf, truth), 0.0, np.inf), err)
+
+
+def _assert_within_ulp(name, x, got, truth, bound):
+    assert not np.isnan(got[np.isfinite(x)]).any(), f"{name}: NaN for a finite input"
+    err = _ulp_error(got, truth)
+    worst = int(np.argmax(err))
+    assert err.max() <= bound, \
+        f"{name}({x[worst]!r}) = {got[worst]!r}, {err.max():.2f} ulp from {truth[worst]!r} (bound {bound})"
+
+
+@pytest.fixture(scope="module")
+def vmath_loops():
+    """The _vmath helpers applied elementwise by small compiled loops (compiled per session)."""
+    import numba
+    from fastnn.backends.numba_kernels import _vmath
+    exp_f32, expm1_f32, max_f32 = _vmath.exp_f32, _vmath.expm1_nonpos_f32, _vmath.max_f32
+
+    @numba.njit
+    def max_rows(x, out):
+        for i in range(x.shape[0]):
+            out[i] = max_f32(x[i])
+
+    @numba.njit
+    def exp_loop(x, y):
+        for i in range(x.shape[0]):
+            y[i] = exp_f32(x[i])
+
+    @numba.njit
+    def expm1_loop(x, y):
+        for i in range(x.shape[0]):
+            y[i] = expm1_f32(x[i])
+
+    def run(loop):
+        def apply(x):
+            y = np.empty_like(x)
+            loop(x, y)
+            return y
+        return apply
+    def row_max(x):
+        out = np.empty(x.shape[0], np.float32)
+        max_rows(x, out)
+        return out
+    return {"exp": run(exp_loop), "expm1": run(expm1_loop), "max": row_max}
+
+
+def test_vmath_row_max(vmath_loops):
+    """max_f32 (an integer max over the floats' ordered bit patterns) equals np.max on rows of
+    every sign, magnitude and length, infinities, subnormals and signed zeros; a +NaN wins."""
+    rng = np.random.default_rng(3)
+    for c in (1, 2, 15, 16, 17, 100, 1000, 1001):
+        x = (rng.standard_normal((40, c)) * 10.0 ** rng.integers(-40, 38, (40, 1))).astype(np.float32)
+        x[1] = -np.abs(x[1])                                    # all negative
+        x[2, :] = -np.inf
+        x[3, -1] = np.inf
+        x[4] = -np.abs(x[4]) * 1e-40                            # negative subnormals
+        x[5] = 0.0
+        x[5, ::2] = -0.0
+        x[6, c // 2] = np.float32(3.4e38)
+        np.testing.assert_array_equal(vmath_loops["max"](x), x.max(axis=1))
+    x = np.array([[1, 2, np.nan, 3], [np.nan, -1, -2, -3]], np.float32)
+    assert np.isnan(vmath_loops["max"](x)).all()
+
+
+def test_vmath_exp_is_accurate(vmath_loops):
+    """exp_f32 against float64 np.exp: within 2 ulp over the whole grid (measured: 1.04), +inf
+    where float32 overflows, 0 (or the right subnormal) where it underflows, exact specials."""
+    x = _exp_grid()
+    with np.errstate(over="ignore"):
+        truth = np.exp(x.astype(np.float64))
+    y = vmath_loops["exp"](x)
+    assert y.dtype == np.float32
+    _assert_within_ulp("exp", x, y, truth, 2.0)
+    special = np.array([0.0, -0.0, -np.inf, np.inf, np.nan, -3.4e38, 3.4e38, -200.0, 89.0], np.float32)
+    y = vmath_loops["exp"](special)
+    np.testing.assert_array_equal(y, np.array([1, 1, 0, np.inf, np.nan, 0, np.inf, 0, np.inf], np.float32))
+
+
+def test_vmath_expm1_is_accurate(vmath_loops):
+    """expm1_nonpos_f32 (ELU, tanh) for x <= 0 against float64 np.expm1: within 2 ulp, also for
+    tiny |x| where exp(x) - 1 would cancel; -1 for x <= -87 and -inf."""
+    x = _exp_grid()
+    x = np.concatenate([x[x <= 0], [-np.inf]]).astype(np.float32)
+    y = vmath_loops["expm1"](x)
+    _assert_within_ulp("expm1", x, y, np.expm1(x.astype(np.float64)), 2.0)
+    assert (y[x <= -87] == -1).all()
+    assert np.isnan(vmath_loops["expm1"](np.array([np.nan], np.float32))).all()
+
+
+def _float64_activation(name, x):
+    x64 = x.astype(np.float64)
+    if name == "tanh":
+        return np.tanh(x64)
+    if name == "sigmoid":
+        with np.errstate(over="ignore"):
+            return 1 / (1 + np.exp(-x64))
+    return np.where(x64 > 0, x64, np.expm1(np.minimum(x64, 0)))         # elu, alpha 1
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "elu"])
+def test_exp_based_activations_are_accurate(nb, name, threads):
+    """The backend kernels (parallel chunks and the serial tail) against float64: within 3 ulp
+    (measured: sigmoid 2.1, tanh 2.5), no NaN for finite inputs."""
+    use_threads(threads)
+    x = _exp_grid()
+    params = (1.0,) if name == "elu" else ()
+    y = getattr(nb, name + "_forward")(x, *params)
+    _assert_within_ulp(name, x, y, _float64_activation(name, x), 3.0)
+    small = np.array(EXP_EDGES, np.float32)                # below CHUNK: the serial loop
+    _assert_within_ulp(name, small, getattr(nb, name + "_forward")(small, *params),
+                       _float64_activation(name, small), 3.0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_exp_based_activations_extremes(nb, ref, threads):
+    """Saturation, infinities, NaN and signed zero as in the reference, serial and parallel."""
+    use_threads(threads)
+    special = np.array([-np.inf, -3e38, -1e30, -105, -100, -88.8, -20, -1e-7, -1e-40, -0.0, 0.0, 1e-40, 1e-7, 20,
+                        88.8, 100, 1e30, 3e38, np.inf, np.nan], np.float32)
+    for x in (special, np.tile(special, 40_000 // special.size)):      # serial, then parallel chunks
+        with np.errstate(all="ignore"):
+            for name, params in (("sigmoid", ()), ("tanh", ()), ("elu", (1.0,)), ("elu", (0.5,))):
+                y = getattr(nb, name + "_forward")(x, *params)
+                want = getattr(ref, name + "_forward")(x, *params)
+                np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-44, err_msg=name)   # NaN where NaN
+                assert np.isfinite(y[np.isfinite(x)]).all(), name
+        sig = nb.sigmoid_forward(np.array([-100, 100, -np.inf, np.inf, 0], np.float32))
+        assert 0 <= sig[0] < 1e-30 and sig[1] == 1 and sig[2] == 0 and sig[3] == 1 and sig[4] == 0.5
+        th = nb.tanh_forward(np.array([20, -20, 9, np.inf, -np.inf, -0.0, 0.0], np.float32))
+        np.testing.assert_array_equal(th, [1, -1, 1, 1, -1, 0, 0])
+        assert np.signbit(th[5]) and not np.signbit(th[6])                 # tanh(-0) = -0
+
+
 # =========================================================================== losses
 
 @examples
@@ -366,6 +527,40 @@ def test_softmax_cross_entropy_wide_and_tall(nb, ref, n, c):
     assert_close(nb.softmax_cross_entropy_forward(logits, target, 0.1),
                  ref.softmax_cross_entropy_forward(logits, target, 0.1), "ce", rtol=1e-5)
     assert_close(nb.log_softmax_forward(logits), ref.log_softmax_forward(logits), "log_softmax", rtol=1e-5)
+
+
+@pytest.mark.parametrize("n", [5, 100])              # serial rows, then parallel blocks
+def test_softmax_extreme_logits(nb, ref, n):
+    """Huge spreads (exp underflows to 0, x - max overflows to -inf) in the fused cross-entropy
+    (the contract refuses non-finite logits there); in log-softmax also -inf logits (masked
+    classes) and the rows the reference turns into NaN (a +inf logit, a NaN, all -inf)."""
+    rng = np.random.default_rng(n)
+    c = 200
+    logits = f32(rng, (n, c), 30.0)
+    logits[0, :] = np.linspace(-1e30, 1e30, c, dtype=np.float32)
+    logits[1, :] = np.linspace(-3e38, 3e38, c, dtype=np.float32)
+    logits[2, ::2] = -1e4
+    target = rng.integers(0, c, n)
+    target[:2] = c - 1                                # the largest logit: a finite loss
+    with np.errstate(all="ignore"):
+        for ls in (0.0, 0.1):
+            got = nb.softmax_cross_entropy_forward(logits, target, ls)
+            want = ref.softmax_cross_entropy_forward(logits, target, ls)
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)     # inf where inf
+            assert np.isfinite(got[1]).all() and not np.isnan(got[0]).any()
+        special = logits.copy()
+        special[1, ::3] = -np.inf
+        special[2, 7] = np.inf
+        special[3, 5] = np.nan
+        special[4, :] = -np.inf
+        y = nb.log_softmax_forward(special)
+        np.testing.assert_allclose(y, ref.log_softmax_forward(special), rtol=1e-5, atol=1e-5)  # NaN where NaN
+        assert not np.isnan(y[[0, 1] + list(range(5, n))]).any()
+        yb = np.where(np.isfinite(y), y, -1e30).astype(np.float32)
+        g = f32(rng, (n, c))
+        np.testing.assert_allclose(nb.log_softmax_backward(g, yb), ref.log_softmax_backward(g, yb), rtol=1e-5,
+                                   atol=1e-5)
 
 
 @examples
@@ -551,6 +746,13 @@ def test_kernels_are_valid_python_under_disable_jit():
         close(nb.avgpool2d_forward(x, 3, 2, 1), ref.avgpool2d_forward(x, 3, 2, 1), "avgpool")
         close(nb.relu_forward(x), ref.relu_forward(x), "relu")
         close(nb.tanh_backward(x, x), ref.tanh_backward(x, x), "tanh bwd")
+        edges = np.array([-np.inf, -200, -100, -1e-7, -0.0, 0.0, 0.3, 20, 100, np.inf], np.float32)
+        for act, params in (("sigmoid", ()), ("tanh", ()), ("elu", (1.0,))):     # _vmath as Python
+            close(getattr(nb, act + "_forward")(edges, *params), getattr(ref, act + "_forward")(edges, *params), act)
+        xs, gs = f(3, 7), f(3, 7)
+        ls = nb.log_softmax_forward(xs)
+        close(ls, ref.log_softmax_forward(xs), "log_softmax")
+        close(nb.log_softmax_backward(gs, ls), ref.log_softmax_backward(gs, ls), "log_softmax bwd")
         t = np.array([0, 3, 1, 2])
         logits = f(4, 5)
         close(nb.softmax_cross_entropy_forward(logits, t, 0.1), ref.softmax_cross_entropy_forward(logits, t, 0.1), "ce")

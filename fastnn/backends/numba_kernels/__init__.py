@@ -11,6 +11,7 @@ the other road to compiled speed. One module per kernel family:
 ``losses.py``      fused softmax-cross-entropy, log-softmax
 ``norm.py``        batch norm, train and eval, forward and backward
 ``_common.py``     compile options (``cache=True``, the fast-math subset), the stack tile
+``_vmath.py``      vectorisable float32 exp/expm1/tanh/sigmoid and row max (no libm calls)
 =================  ==========================================================================
 
 Compile cost
@@ -26,7 +27,8 @@ If the package directory is not writable (a system-wide install), Numba caches i
 ``NUMBA_CACHE_DIR`` to a writable path always works. The cache is keyed by the source file's
 modification time: after editing a kernel its file recompiles, but Numba does not track calls
 *across* files, so after editing ``gemm.py`` also touch ``conv.py`` (which calls the packed
-GEMM) or delete ``fastnn/backends/numba_kernels/__pycache__``.
+GEMM), after editing ``_vmath.py`` touch ``activations.py`` and ``losses.py``, or delete
+``fastnn/backends/numba_kernels/__pycache__``.
 
 Debugging: with ``NUMBA_DISABLE_JIT=1`` in the environment every kernel runs as plain Python
 (slowly), so ``print`` and ``pdb`` work inside it -- the kernels are written to stay valid Python.

@@ -42,14 +42,23 @@ REGISTRY: dict[str, object] = {}
 ENTRY_POINTS: set[str] = set()
 
 
-def jit(*, parallel: bool = False, fastmath: bool = True, entry: bool | None = None):
+def jit(*, parallel: bool = False, fastmath: bool | set = True, entry: bool | None = None,
+        error_model: str = "python"):
     """``numba.njit(cache=True, ...)`` with fastnn's options, registering the function by name.
 
+    ``fastmath``: ``True`` for :data:`FASTMATH`, ``False`` for none, or a set of LLVM flags
+    (``_vmath.py`` uses ``{"contract"}`` only: its exp must not be reassociated).
+    ``error_model="numpy"``: a float division by zero gives inf/NaN as in NumPy instead of raising
+    ``ZeroDivisionError``. Under the default ``"python"`` model Numba tests every divisor and
+    branches to an exception path, and that branch alone keeps LLVM from vectorising a loop
+    that divides (sigmoid, tanh, the softmax normalisation use it).
     ``entry`` marks a kernel called from Python (default: the ``parallel`` ones); helpers called
     only from other compiled functions are compiled into their callers (and cached with them)."""
+    flags = FASTMATH if fastmath is True else (set(fastmath) if fastmath else False)
+
     def wrap(fn):
-        dispatcher = njit(cache=True, parallel=parallel, fastmath=FASTMATH if fastmath else False,
-                          boundscheck=False)(fn)
+        dispatcher = njit(cache=True, parallel=parallel, fastmath=flags, boundscheck=False,
+                          error_model=error_model)(fn)
         name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"
         REGISTRY[name] = dispatcher
         if parallel if entry is None else entry:

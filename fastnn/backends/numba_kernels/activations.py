@@ -9,15 +9,18 @@ thread pool costs more than the work. The chunking never changes a result (no re
 Semantics match ``numpy_ref`` including NaN: ``relu(NaN) = NaN`` (``np.maximum`` propagates it),
 and every scalar parameter is converted to float32 first, as NumPy 2 does for a Python float
 combined with a float32 array.
+
+elu, sigmoid and tanh call the vectorisable float32 ``exp``/``expm1``/``tanh`` of ``_vmath.py``
+instead of ``math.exp``/``math.tanh``, which are calls into the C library that LLVM cannot
+vectorise (see that module); their loops then vectorise like relu's.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import prange
 
 from ._common import jit
+from ._vmath import expm1_nonpos_f32, sigmoid_f32, tanh_f32
 
 #: elements per parallel chunk (128 KB of float32: fits L2 with its output)
 CHUNK = 1 << 15
@@ -53,9 +56,11 @@ def _leaky_relu_backward(g, x, slope, gx):
 
 @jit()
 def _elu_forward(x, alpha, y):
+    zero = np.float32(0.0)
     for i in range(x.shape[0]):
         v = x[i]
-        y[i] = v if v > 0 else alpha * math.expm1(min(v, np.float32(0.0)))
+        u = zero if v > zero else v                      # min(v, 0), keeping a NaN
+        y[i] = v if v > zero else alpha * expm1_nonpos_f32(u)
 
 
 @jit()
@@ -67,11 +72,8 @@ def _elu_backward(g, y, alpha, gx):
 
 @jit()
 def _sigmoid_forward(x, y):
-    one = np.float32(1.0)
     for i in range(x.shape[0]):
-        v = x[i]
-        e = math.exp(-abs(v))
-        y[i] = one / (one + e) if v >= 0 else e / (one + e)
+        y[i] = sigmoid_f32(x[i])
 
 
 @jit()
@@ -85,7 +87,7 @@ def _sigmoid_backward(g, y, gx):
 @jit()
 def _tanh_forward(x, y):
     for i in range(x.shape[0]):
-        y[i] = math.tanh(x[i])
+        y[i] = tanh_f32(x[i])
 
 
 @jit()
@@ -155,7 +157,7 @@ def leaky_relu_backward(g, x, negative_slope, gx):
 
 @jit(parallel=True)
 def elu_forward(x, alpha, y):
-    """``y = x if x > 0 else alpha * expm1(x)`` (``expm1`` is exact near 0)."""
+    """``y = x if x > 0 else alpha * expm1(x)`` (``expm1`` is accurate near 0)."""
     n = x.shape[0]
     a = np.float32(alpha)
     chunks = (n + CHUNK - 1) // CHUNK
@@ -209,6 +211,7 @@ def sigmoid_backward(g, y, gx):
 
 @jit(parallel=True)
 def tanh_forward(x, y):
+    """``y = tanh(x)``, from one ``expm1(-2|x|)`` (``_vmath.tanh_f32``)."""
     n = x.shape[0]
     chunks = (n + CHUNK - 1) // CHUNK
     if chunks <= 1:

@@ -5,6 +5,12 @@ the log-probabilities, the loss and the probabilities the backward needs -- NumP
 temporary array for each of those steps. Rows are independent: ``prange`` over rows when the
 batch is large (``ROWS_PARALLEL_MIN`` elements), one thread otherwise. Row sums accumulate in
 float64 (a few more correct digits than float32 for wide rows; the result is stored as float32).
+
+The exponentials are ``_vmath.exp_f32`` (range reduction + polynomial, within 2 ulp), not
+``math.exp``: a call into the C library keeps a loop scalar, the polynomial vectorises. The row
+functions use ``error_model="numpy"``: Python's model tests every divisor for zero, and that
+branch alone stops ``probs = e / total`` from vectorising. The row maximum is an integer max over
+the floats' ordered bit patterns (``_vmath.max_f32``): a float max reduction does not vectorise.
 """
 from __future__ import annotations
 
@@ -14,23 +20,21 @@ import numpy as np
 from numba import prange
 
 from ._common import jit
+from ._vmath import exp_f32, max_f32
 
 #: below this many elements (N*C) the rows run on the calling thread
 ROWS_PARALLEL_MIN = 1 << 14
 
 
-@jit()
+@jit(error_model="numpy")
 def _log_softmax_row(x, logp, e):
     """``logp = x - logsumexp(x)`` for one row, stably (shifted by the maximum first, so no
     ``exp`` overflows); leaves ``exp(x - max)`` in ``e`` and returns its sum."""
     c = x.shape[0]
-    m = x[0]
-    for j in range(1, c):
-        if x[j] > m:
-            m = x[j]
+    m = max_f32(x)                      # vectorised, see _vmath.max_f32
     total = 0.0
     for j in range(c):
-        v = math.exp(x[j] - m)
+        v = exp_f32(x[j] - m)
         e[j] = v
         total += v
     log_total = np.float32(math.log(total))
@@ -39,7 +43,7 @@ def _log_softmax_row(x, logp, e):
     return total
 
 
-@jit()
+@jit(error_model="numpy")
 def _softmax_ce_rows(logits, target, label_smoothing, losses, probs, r0, r1):
     c = logits.shape[1]
     keep = np.float32(1.0 - label_smoothing)
@@ -104,7 +108,7 @@ def softmax_cross_entropy_backward(grad_losses, probs, target, label_smoothing, 
                                   ((b + 1) * n) // blocks)
 
 
-@jit()
+@jit(error_model="numpy")
 def _log_softmax_rows(x, y, r0, r1):
     e = np.empty(x.shape[1], dtype=x.dtype)
     for i in range(r0, r1):
@@ -123,7 +127,7 @@ def log_softmax_forward(x, y):
         _log_softmax_rows(x, y, (b * n) // blocks, ((b + 1) * n) // blocks)
 
 
-@jit()
+@jit(error_model="numpy")
 def _log_softmax_backward_rows(g, y, gx, r0, r1):
     c = g.shape[1]
     for i in range(r0, r1):
@@ -135,7 +139,7 @@ def _log_softmax_backward_rows(g, y, gx, r0, r1):
         s32 = np.float32(s)
         out = gx[i]
         for j in range(c):
-            out[j] = gi[j] - math.exp(yi[j]) * s32
+            out[j] = gi[j] - exp_f32(yi[j]) * s32
 
 
 @jit(parallel=True)
