@@ -16,7 +16,7 @@ CIFAR-10 runs, while the first framework trains to the end for the accuracy.
 
 The recipe is the one `fastnn train` uses (fastnn.runs.RECIPES: optimizer, one-cycle peak
 learning rate, batch size, epochs, weight decay; augmentation for CIFAR-10). PyTorch gets the
-same architecture (twins defined below), the same data arrays, the same batch order
+same architecture (the twins of fastnn.bench.training), the same data arrays, the same batch order
 (one shared permutation per epoch) and the same thread count.
 """
 from __future__ import annotations
@@ -33,68 +33,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import fastnn  # noqa: E402
+from fastnn.bench.training import torch_twin  # noqa: E402
 from fastnn.runs import RECIPES, RunConfig, build_model, make_datasets, make_optimizer  # noqa: E402
 from fastnn.random import get_rng_state, set_rng_state  # noqa: E402
 from fastnn.serialization import atomic_write_bytes  # noqa: E402
 from fastnn.training import evaluate, train_one_epoch  # noqa: E402
 
 DEFAULT_RUNS = ["mlp:mnist", "lenet:mnist", "cifar_cnn:cifar10", "resnet20:cifar10"]
-
-
-# ------------------------------------------------------------------ PyTorch twins of fastnn.models
-
-def torch_twin(name: str, in_channels: int):
-    import torch.nn as tnn
-    import torch.nn.functional as tF
-
-    class LeNet(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1, self.conv2 = tnn.Conv2d(in_channels, 10, 5), tnn.Conv2d(10, 20, 5)
-            self.fc1, self.dropout, self.fc2 = tnn.Linear(320, 50), tnn.Dropout(0.5), tnn.Linear(50, 10)
-
-        def forward(self, x):
-            x = tF.relu(tF.max_pool2d(self.conv1(x), 2))
-            x = tF.relu(tF.max_pool2d(self.conv2(x), 2))
-            return self.fc2(self.dropout(tF.relu(self.fc1(x.flatten(1)))))
-
-    def conv_bn_relu(cin, cout):
-        return tnn.Sequential(tnn.Conv2d(cin, cout, 3, padding=1, bias=False), tnn.BatchNorm2d(cout), tnn.ReLU())
-
-    class Block(tnn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(cout)
-            self.conv2 = tnn.Conv2d(cout, cout, 3, padding=1, bias=False)
-            self.bn2 = tnn.BatchNorm2d(cout)
-            self.shortcut = tnn.Identity() if stride == 1 and cin == cout else tnn.Sequential(
-                tnn.Conv2d(cin, cout, 1, stride=stride, bias=False), tnn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            out = self.bn2(self.conv2(tF.relu(self.bn1(self.conv1(x)))))
-            return tF.relu(out + self.shortcut(x))
-
-    def resnet(n):
-        layers, cin = [conv_bn_relu(in_channels, 16)], 16
-        for cout, stride in ((16, 1), (32, 2), (64, 2)):
-            for i in range(n):
-                layers.append(Block(cin, cout, stride if i == 0 else 1))
-                cin = cout
-        return tnn.Sequential(*layers, tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(64, 10))
-
-    if name == "mlp":
-        return tnn.Sequential(tnn.Flatten(), tnn.Linear(784 * in_channels, 250), tnn.ReLU(), tnn.Linear(250, 100),
-                              tnn.ReLU(), tnn.Linear(100, 10))
-    if name == "lenet":
-        return LeNet()
-    if name == "cifar_cnn":
-        return tnn.Sequential(conv_bn_relu(in_channels, 32), conv_bn_relu(32, 32), tnn.MaxPool2d(2),
-                              conv_bn_relu(32, 64), conv_bn_relu(64, 64), tnn.MaxPool2d(2),
-                              tnn.Flatten(), tnn.Dropout(0.25), tnn.Linear(64 * 8 * 8, 10))
-    if name in ("resnet8", "resnet20"):
-        return resnet(1 if name == "resnet8" else 3)
-    raise ValueError(name)
 
 
 class _Batches:
@@ -117,7 +62,7 @@ def train_torch(cfg: RunConfig, train_set, test_set, threads: int):
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)
-    model = torch_twin(cfg.model, 3 if cfg.dataset == "cifar10" else 1)
+    model = torch_twin(cfg.model, torch, in_channels=3 if cfg.dataset == "cifar10" else 1)
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
     else:

@@ -20,6 +20,11 @@ a gradient is wanted, records a :class:`Node` that remembers the inputs and ``ct
 ``Tensor.backward()`` walks those nodes from the output back to the leaves in
 topological order (an explicit stack, so a 10,000-op chain needs no recursion) and
 calls each ``backward`` exactly once, with the sum of the gradients flowing into it.
+
+Tensor hooks (``Tensor.register_hook``) run when a tensor's gradient is complete: for a
+result, just before its node's ``backward`` (the hooks are kept on the node, as PyTorch
+keeps them on ``grad_fn``); for a leaf, once every node that feeds it has run, just
+before the sum is accumulated into ``.grad``. A hook may return a replacement gradient.
 """
 from __future__ import annotations
 
@@ -104,13 +109,14 @@ class Node:
     """One recorded operation: the Function, its ctx and the input Tensors (None where an
     input is not a Tensor or needs no gradient)."""
 
-    __slots__ = ("function", "ctx", "inputs", "retained", "__weakref__")
+    __slots__ = ("function", "ctx", "inputs", "retained", "hooks", "__weakref__")
 
     def __init__(self, function, ctx, inputs):
         self.function = function
         self.ctx = ctx
         self.inputs = inputs
         self.retained = None        # the output Tensor, when it asked for retain_grad()
+        self.hooks = None           # {handle id: hook} of the output Tensor's register_hook()
 
     @property
     def name(self) -> str:
@@ -174,12 +180,70 @@ def _topological_order(root: Node) -> list[Node]:
     return post
 
 
+def _leaves_completed_by(order: list[Node]) -> list[list]:
+    """For each node of ``order``, the leaves it is the last node to feed: once it has run,
+    their gradient is complete (summed over every use), so their hooks can see it."""
+    last_use = {}
+    for i, node in enumerate(order):
+        for t in node.inputs:
+            if t is not None and t.grad_fn is None:
+                last_use[t] = i
+    completed = [[] for _ in order]
+    for leaf, i in last_use.items():
+        completed[i].append(leaf)
+    return completed
+
+
+def _run_hooks(hooks, grad: np.ndarray) -> np.ndarray:
+    """Pass ``grad`` through the tensor hooks in registration order: each gets the gradient
+    as a Tensor and may return a replacement (of the same shape and dtype, as PyTorch
+    insists: a hook cannot silently change what the rest of the graph computes with)."""
+    if not hooks:
+        return grad
+    from .tensor import Tensor
+    for hook in tuple(hooks.values()):          # a copy: a hook may remove itself
+        result = hook(Tensor._wrap(grad))
+        if result is None:
+            continue
+        new = result.data if isinstance(result, Tensor) else np.asarray(result)
+        name = getattr(hook, "__name__", repr(hook))
+        if new.shape != grad.shape:
+            raise RuntimeError(f"hook {name!r} has changed the size of the gradient: it returned shape "
+                               f"{new.shape} for a gradient of shape {grad.shape}")
+        if new.dtype != grad.dtype:
+            raise RuntimeError(f"hook {name!r} has changed the type of the gradient: it returned {new.dtype} "
+                               f"for a gradient of dtype {grad.dtype}")
+        grad = new
+    return grad
+
+
 def _accumulate_leaf(tensor, grad: np.ndarray) -> None:
     from .tensor import Tensor
     if tensor.grad is None:
         tensor.grad = Tensor(np.array(grad, dtype=tensor.dtype, copy=True))
     else:
         tensor.grad.data = (tensor.grad.data + grad).astype(tensor.dtype, copy=False)
+
+
+def _input_grads(node: Node, grad: np.ndarray):
+    """Call ``node``'s backward and check what it returns: one gradient (or None) per input,
+    each with its input's shape and dtype."""
+    input_grads = node.function.backward(node.ctx, grad)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) < len(node.inputs):
+        input_grads = input_grads + (None,) * (len(node.inputs) - len(input_grads))
+    for t, ig in zip(node.inputs, input_grads):
+        if t is None or ig is None:
+            yield t, None
+            continue
+        ig = np.asarray(ig)
+        if ig.dtype != t.dtype:         # a gradient has its input's dtype (a float64 constant in a
+            ig = ig.astype(t.dtype)     # backward formula must not turn a float32 graph float64)
+        if ig.shape != t.shape:
+            raise RuntimeError(f"{node.name} returned a gradient of shape {ig.shape} for an input of shape "
+                               f"{t.shape}")
+        yield t, ig
 
 
 def backward(tensor, grad=None, retain_graph: bool = False) -> None:
@@ -200,36 +264,28 @@ def backward(tensor, grad=None, retain_graph: bool = False) -> None:
         grad = grad.astype(tensor.dtype, copy=False)
 
     if tensor.grad_fn is None:          # a leaf: its gradient with respect to itself
-        _accumulate_leaf(tensor, grad)
+        _accumulate_leaf(tensor, _run_hooks(tensor._backward_hooks, grad))
         return
 
-    grads: dict[Node, np.ndarray] = {tensor.grad_fn: grad}
-    for node in _topological_order(tensor.grad_fn):
+    order = _topological_order(tensor.grad_fn)
+    grads: dict[Node, np.ndarray] = {tensor.grad_fn: grad}     # summed gradient of each node's output
+    leaf_grads: dict = {}                                       # summed gradient of each leaf so far
+    for node, completed_leaves in zip(order, _leaves_completed_by(order)):
         g = grads.pop(node, None)
-        if g is None:                   # no gradient flows here (e.g. a detached branch)
-            continue
-        if node.ctx is None:
-            raise RuntimeError(_FREED)
-        if node.retained is not None:
-            _accumulate_leaf(node.retained, g)
-        input_grads = node.function.backward(node.ctx, g)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        if len(input_grads) < len(node.inputs):
-            input_grads = input_grads + (None,) * (len(node.inputs) - len(input_grads))
-        for t, ig in zip(node.inputs, input_grads):
-            if t is None or ig is None:
-                continue
-            ig = np.asarray(ig)
-            if ig.dtype != t.dtype:         # a gradient has its input's dtype (a float64 constant in a
-                ig = ig.astype(t.dtype)     # backward formula must not turn a float32 graph float64)
-            if ig.shape != t.shape:
-                raise RuntimeError(f"{node.name} returned a gradient of shape {ig.shape} for an input of shape "
-                                   f"{t.shape}")
-            if t.grad_fn is None:
-                _accumulate_leaf(t, ig)
-            else:
-                previous = grads.get(t.grad_fn)
-                grads[t.grad_fn] = ig if previous is None else previous + ig
-        if not retain_graph:
-            node.ctx = None             # drop saved arrays: the memory goes back now
+        if g is not None:               # else no gradient flows here (e.g. a detached branch)
+            if node.ctx is None:
+                raise RuntimeError(_FREED)
+            g = _run_hooks(node.hooks, g)
+            if node.retained is not None:
+                _accumulate_leaf(node.retained, g)
+            for t, ig in _input_grads(node, g):
+                if ig is None:
+                    continue
+                sums, key = (leaf_grads, t) if t.grad_fn is None else (grads, t.grad_fn)
+                previous = sums.get(key)
+                sums[key] = ig if previous is None else previous + ig
+            if not retain_graph:
+                node.ctx = None         # drop saved arrays: the memory goes back now
+        for leaf in completed_leaves:
+            if leaf in leaf_grads:
+                _accumulate_leaf(leaf, _run_hooks(leaf._backward_hooks, leaf_grads.pop(leaf)))

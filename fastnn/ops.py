@@ -254,7 +254,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return np.ascontiguousarray(_expand_back(grad, ctx.shape, ctx.axes, ctx.keepdims))
+        return _expand_back(grad, ctx.shape, ctx.axes, ctx.keepdims).copy()   # (ascontiguousarray makes 0-d 1-d)
 
 
 class Mean(Function):

@@ -9,12 +9,13 @@ that produced it. Every operation is a :class:`~fastnn.autograd.Function` from
 from __future__ import annotations
 
 import numbers
-from collections import namedtuple
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 from . import ops
 from .autograd import backward as _run_backward
+from .hooks import RemovableHandle, add_hook
 from .random import generator
 
 float32, float64, int64, int32, uint8, bool_ = (np.dtype(t) for t in
@@ -80,6 +81,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self._grad_fn = None
         self._requires_grad = False
+        self._backward_hooks = None     # a leaf's register_hook() hooks (a result keeps them on grad_fn)
         if requires_grad:
             self.requires_grad = True
 
@@ -88,7 +90,7 @@ class Tensor:
         """A Tensor around an array a Function produced (no conversion, no copy)."""
         t = cls.__new__(cls)
         t.data = np.asarray(array)
-        t.grad, t._grad_fn, t._requires_grad = None, None, False
+        t.grad, t._grad_fn, t._requires_grad, t._backward_hooks = None, None, False, None
         return t
 
     # ------------------------------------------------------------ attributes
@@ -210,6 +212,25 @@ class Tensor:
                 raise RuntimeError("retain_grad() on a tensor that does not require grad")
             return
         self._grad_fn.retained = self
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` whenever backward has computed this tensor's gradient (complete:
+        summed over every use). If the hook returns a Tensor, that replaces the gradient, both
+        for ``.grad`` and for everything backward computes from it; hooks run in registration
+        order, each seeing the previous one's result. Returns a handle: ``handle.remove()``.
+
+        On a leaf the hooks live on the tensor. On a result they live on its ``grad_fn``, the
+        node where backward meets this gradient, so (as in PyTorch) they keep working after
+        the Python name of the tensor is gone."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require gradient")
+        if self._grad_fn is None:
+            if self._backward_hooks is None:
+                self._backward_hooks = OrderedDict()
+            return add_hook(self._backward_hooks, hook)
+        if self._grad_fn.hooks is None:
+            self._grad_fn.hooks = OrderedDict()
+        return add_hook(self._grad_fn.hooks, hook)
 
     def zero_(self) -> "Tensor":
         self.data[...] = 0

@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import require_torch
+
 from fastnn import backends
 from fastnn.bench import BenchError, compare, load_json, machine, run
 from fastnn.bench.report import SCHEMA, SCHEMA_VERSION
@@ -119,10 +121,17 @@ def test_cli_train_quick(tmp_path, capsys):
 
 
 def test_torch_twins_match_the_models():
-    torch = pytest.importorskip("torch")
-    from fastnn.bench.training import MODELS, parameter_count
+    torch = require_torch()
+    from fastnn.bench.training import MODELS, parameter_count, torch_twin
+    from fastnn.models import get_model
     for name in MODELS:
         assert parameter_count(name) == parameter_count(name, torch), name
+        for channels in (1, 3):             # the twins train_results.py builds for MNIST and CIFAR-10
+            if name == "mlp" and channels == 3:
+                continue                    # fastnn's MLP takes 28x28 images only by default
+            ours = [tuple(p.shape) for p in get_model(name, in_channels=channels).parameters()]
+            theirs = [tuple(p.shape) for p in torch_twin(name, torch, in_channels=channels).parameters()]
+            assert ours == theirs, (name, channels)
 
 
 def test_library_never_imports_torch():

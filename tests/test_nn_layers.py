@@ -84,8 +84,8 @@ def test_conv2d_unbatched_input(torch):
 
 
 def test_conv2d_rejects_unsupported_options():
-    with pytest.raises(NotImplementedError):
-        nn.Conv2d(4, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+        nn.Conv2d(5, 4, 3, groups=2)
     with pytest.raises(NotImplementedError):
         nn.Conv2d(4, 4, 3, padding_mode="reflect")
     with pytest.raises(ValueError):

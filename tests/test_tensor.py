@@ -239,6 +239,12 @@ class TestReductions:
         assert out.shape == ()
         np.testing.assert_allclose(out.numpy(), getattr(np, name)(self.a), rtol=1e-5)
 
+    @pytest.mark.parametrize("name", ["sum", "mean"])
+    def test_reducing_a_0d_tensor_keeps_its_gradient_0d(self, name):
+        x = fastnn.tensor(2.0, requires_grad=True)
+        (getattr(x, name)() * 3).backward()
+        assert x.grad.shape == () and x.grad.item() == 3.0
+
     @pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var"])
     @pytest.mark.parametrize("axis", [0, 1, -1, (0, 2)])
     @pytest.mark.parametrize("keep", [False, True])

@@ -257,7 +257,7 @@ def run(kernels=None, backends=None, variants=None, sizes=None, batch=None, thre
         raise BenchError(f"repeat must be an integer >= 1, got {repeat!r}")
     model_names = []
     if train:
-        model_names = [m.lower().replace("-", "_") for m in (_items(models, "models") or list(_training.MODELS))]
+        model_names = [m.lower().replace("-", "_") for m in (_items(models, "models") or list(_training.DEFAULT_MODELS))]
         for m in model_names:
             if m not in _training.MODELS:
                 raise BenchError(f"unknown model {m!r} for --train; choose from {', '.join(_training.MODELS)}")

@@ -13,22 +13,32 @@ from .parameter import Parameter
 
 
 class Conv2d(Module):
-    """``weight`` (out_channels, in_channels, kH, kW), ``bias`` (out_channels,).
+    """``weight`` (out_channels, in_channels/groups, kH, kW), ``bias`` (out_channels,).
 
     Output size per spatial axis: ``floor((H + 2*padding - dilation*(k-1) - 1) / stride) + 1``.
-    ``padding`` may also be ``'valid'`` (0) or ``'same'`` (stride 1 only). ``groups`` other
-    than 1 and padding modes other than ``'zeros'`` are not supported.
+    ``padding`` may also be ``'valid'`` (0) or ``'same'`` (stride 1 only). Padding modes other
+    than ``'zeros'`` are not supported.
+
+    ``groups`` splits the channels and the filters into that many blocks, filter block g
+    seeing only channel block g, so ``weight`` is (out_channels, in_channels/groups, kH, kW)
+    (``groups=in_channels``: depthwise convolution). Both channel counts must divide by it.
 
     Initialisation (PyTorch's): weight ~ kaiming_uniform_(a=sqrt(5)), i.e.
-    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels*kH*kW; bias the same bound.
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels/groups*kH*kW (the inputs one
+    output really sees, read off the weight's shape); bias the same bound.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
         super().__init__()
         dtype = factory_dtype(device, dtype)
-        if groups != 1:
-            raise NotImplementedError("Conv2d: groups != 1 is not supported yet")
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups <= 0:
+            raise ValueError(f"groups must be a positive integer, got {groups!r}")
+        if in_channels % groups != 0:
+            raise ValueError(f"in_channels must be divisible by groups (in_channels={in_channels}, groups={groups})")
+        if out_channels % groups != 0:
+            raise ValueError(f"out_channels must be divisible by groups (out_channels={out_channels}, "
+                             f"groups={groups})")
         if padding_mode != "zeros":
             raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} is not supported (only 'zeros')")
         if isinstance(padding, str):

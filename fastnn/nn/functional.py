@@ -7,11 +7,13 @@ Light ops (mse_loss, l1_loss...) are compositions of Tensor operations.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Context, Function
 from ..backends import get as _backend
-from ..backends.contract import check_finite, pair
+from ..backends.contract import check_finite, check_smoothing, pair
 from ..random import generator
 from ..tensor import Tensor
 
@@ -108,82 +110,297 @@ def _conv_padding(padding, kernel, dilation):
     return padding
 
 
+class _GroupedConv2d(Function):
+    """Grouped convolution: channels and filters are split into ``groups`` equal blocks and
+    filter block g sees only channel block g (``groups == C`` is a depthwise convolution).
+    That is ``groups`` independent convolutions, so each runs as a :class:`_Conv2d` (the
+    backend's kernels, with a context of its own) and the results are joined along the
+    channel axes: outputs and grad_x along C, grad_weight and grad_bias along F."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        biases = np.split(bias, groups) if bias is not None else [None] * groups
+        ctx.parts = [Context(ctx.needs_input_grad) for _ in range(groups)]
+        return np.concatenate([_Conv2d.forward(part, xg, wg, bg, stride, padding, dilation)
+                               for part, xg, wg, bg in zip(ctx.parts, np.split(x, groups, axis=1),
+                                                           np.split(weight, groups), biases)], axis=1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grads = [_Conv2d.backward(part, g) for part, g in zip(ctx.parts, np.split(grad, len(ctx.parts), axis=1))]
+        grad_x, grad_w, grad_b = zip(*grads)
+        return (None if grad_x[0] is None else np.concatenate(grad_x, axis=1),
+                None if grad_w[0] is None else np.concatenate(grad_w),
+                None if grad_b[0] is None else np.concatenate(grad_b))
+
+
+def _check_groups(input, weight, bias, groups):
+    """Check that ``groups`` splits the input channels and the filters evenly and that the
+    weight holds ``C / groups`` channels per filter, naming the shapes when it does not."""
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+    if input.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"conv2d: expected input (N, C, H, W) and weight (F, C/groups, KH, KW), got input of "
+                         f"shape {input.shape} and weight of shape {weight.shape}")
+    channels, filters = input.shape[1], weight.shape[0]
+    if channels % groups or filters % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide both the {channels} input channels (input of shape "
+                         f"{input.shape}) and the {filters} filters (weight of shape {weight.shape})")
+    if weight.shape[1] * groups != channels:
+        raise ValueError(f"conv2d: with groups={groups}, weight of shape {weight.shape} expects "
+                         f"{weight.shape[1] * groups} input channels ({weight.shape[1]} per group), but the input "
+                         f"of shape {input.shape} has {channels}")
+    if bias is not None and tuple(bias.shape) != (filters,):
+        raise ValueError(f"conv2d: bias of shape {bias.shape} does not fit weight of shape {weight.shape} "
+                         f"(expected ({filters},))")
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
-    """2-D convolution (cross-correlation) of NCHW ``input`` with ``weight`` (F, C, KH, KW)."""
+    """2-D convolution (cross-correlation) of NCHW ``input`` with ``weight`` (F, C/groups, KH, KW)."""
     input, weight = _tensor(input), _tensor(weight, "weight")
-    if groups != 1:
-        raise NotImplementedError("conv2d: groups != 1 is not supported yet")
     if input.ndim == 3:             # unbatched (C, H, W), as PyTorch allows
-        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation).squeeze(0)
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     dilation = pair("dilation", dilation, 1)
     if isinstance(padding, str):
         if padding == "same" and pair("stride", stride, 1) != (1, 1):
             raise ValueError("padding='same' is only supported with stride 1")
         padding = _conv_padding(padding, weight.shape[2:], dilation)
-    return _Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation)
+    if groups == 1:
+        return _Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation)
+    _check_groups(input, weight, bias, groups)
+    return _GroupedConv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                                groups=int(groups))
 
 
 # ------------------------------------------------------------------ pooling
 
+def _check_image(input, fn):
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{fn}: expected input (N, C, H, W) or unbatched (C, H, W), got shape {input.shape}")
+
+
+def _unbatched(fn, input, *args):
+    """``fn`` on an unbatched (C, H, W) input, as PyTorch allows: add the batch axis, then
+    drop it again from the output (from each output, when ``fn`` returns indices too)."""
+    out = fn(input.unsqueeze(0), *args)
+    return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
+
+
+def _pool_geometry(kernel_size, stride, padding):
+    """(kernel, stride, padding) as pairs; a ``stride`` of None (or empty) is ``kernel_size``."""
+    k = pair("kernel_size", kernel_size, 1)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else pair("stride", stride, 1)
+    return k, s, pair("padding", padding, 0)
+
+
+def _ceil_mode_extra(x_shape, k, s, p) -> tuple[int, int]:
+    """Rows and columns to append at the bottom and right of the input for ``ceil_mode``.
+
+    The backend kernels size their output by floor, ``(size + 2p - k) // s + 1``. Ceil mode
+    keeps one more, partial window where input is left over, unless that window would start
+    in the right padding (PyTorch's rule: the last window starts inside the input or the
+    left padding). Appending just enough rows/columns for that window to fit makes the
+    kernels compute it; what is appended (-inf for max, 0 for avg) never shows in a result."""
+    extra = []
+    for size, kk, ss, pp, axis in zip(x_shape[-2:], k, s, p, "HW"):
+        out = (size + 2 * pp - kk + ss - 1) // ss + 1
+        if (out - 1) * ss >= size + pp:
+            out -= 1
+        if out < 1:
+            raise ValueError(f"pooling: kernel_size {kk} along {axis} is larger than the padded input "
+                             f"({size} + 2*{pp}) and leaves no output, even with ceil_mode and stride {ss}")
+        extra.append(max(0, (out - 1) * ss + kk - (size + 2 * pp)))
+    return tuple(extra)
+
+
+def _extend(x: np.ndarray, extra, value) -> np.ndarray:
+    """``x`` (N, C, H, W) with ``extra = (rows, cols)`` of ``value`` appended at the bottom and right."""
+    if extra == (0, 0):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), constant_values=value)
+
+
 class _MaxPool2d(Function):
+    """Max pooling's graph node, given the maxima ``out`` and where each one is, ``indices``
+    (the flat index ``h*W + w`` into its input plane: PyTorch's convention). Both are found
+    before ``apply`` (by the backend's kernel, or over adaptive windows) because
+    ``return_indices=True`` hands the indices to the caller as well. Backward routes each
+    gradient to its window's winner with the backend's kernel, which sums where one pixel
+    wins several windows."""
+
     @staticmethod
-    def forward(ctx, x, kernel_size, stride, padding):
-        backend = _backend()
-        out, argmax = backend.maxpool2d_forward(x, kernel_size, stride, padding)
+    def forward(ctx, x, out, indices, backend):
         ctx.backend, ctx.x_shape = backend, x.shape
-        ctx.save_for_backward(argmax)
+        ctx.save_for_backward(indices)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (argmax,) = ctx.saved_tensors
-        return ctx.backend.maxpool2d_backward(grad, argmax, ctx.x_shape)
+        (indices,) = ctx.saved_tensors
+        return ctx.backend.maxpool2d_backward(grad, indices, ctx.x_shape)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False) -> Tensor:
-    """Max over each window; ``stride`` defaults to ``kernel_size``."""
+def _max_pool_output(input, out, indices, backend, return_indices):
+    output = _MaxPool2d.apply(input, out, indices, backend)
+    return (output, Tensor(indices)) if return_indices else output
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over each window (padding never wins); ``stride`` defaults to ``kernel_size``.
+
+    With ``return_indices=True`` returns ``(output, indices)``, ``indices`` int64 holding the
+    position of each maximum as a flat index into its (H, W) input plane, as PyTorch."""
     input = _tensor(input)
-    if pair("dilation", dilation, 1) != (1, 1) or ceil_mode or return_indices:
-        raise NotImplementedError("max_pool2d: dilation, ceil_mode and return_indices are not supported yet")
+    _check_image(input, "max_pool2d")
+    if pair("dilation", dilation, 1) != (1, 1):
+        raise NotImplementedError("max_pool2d: dilation != 1 is not supported yet")
     if input.ndim == 3:
-        return max_pool2d(input.unsqueeze(0), kernel_size, stride, padding).squeeze(0)
-    return _MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
+        return _unbatched(max_pool2d, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    k, s, p = _pool_geometry(kernel_size, stride, padding)
+    extra = _ceil_mode_extra(input.shape, k, s, p) if ceil_mode else (0, 0)
+    backend = _backend()
+    out, indices = backend.maxpool2d_forward(_extend(input.data, extra, -np.inf), k, s, p)
+    if extra[1]:                # flat indices into the widened plane -> into the input plane
+        width, wider = input.shape[3], input.shape[3] + extra[1]
+        indices = indices // wider * width + indices % wider
+    return _max_pool_output(input, out, indices, backend, return_indices)
 
 
 class _AvgPool2d(Function):
+    """Average pooling on the backend's kernels. ``extra`` rows/columns of zeros are appended
+    for ceil_mode (see :func:`_ceil_mode_extra`). A ``scale`` (OH, OW) gives each window its own
+    divisor: the kernel, then run with ``count_include_pad=True``, divides every sum by KH*KW,
+    and ``scale = KH*KW / divisor`` corrects that (see :func:`_avg_pool_scale`)."""
+
     @staticmethod
-    def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
+    def forward(ctx, x, kernel_size, stride, padding, count_include_pad, extra=(0, 0), scale=None):
         backend = _backend()
-        ctx.backend, ctx.args = backend, (x.shape, kernel_size, stride, padding, count_include_pad)
-        return backend.avgpool2d_forward(x, kernel_size, stride, padding, count_include_pad)
+        wide = _extend(x, extra, 0.0)
+        ctx.backend, ctx.x_shape, ctx.scale = backend, x.shape, scale
+        ctx.args = (wide.shape, kernel_size, stride, padding, count_include_pad)
+        out = backend.avgpool2d_forward(wide, kernel_size, stride, padding, count_include_pad)
+        return out if scale is None else out * scale
 
     @staticmethod
     def backward(ctx, grad):
-        return ctx.backend.avgpool2d_backward(grad, *ctx.args)
+        if ctx.scale is not None:
+            grad = grad * ctx.scale
+        grad_x = ctx.backend.avgpool2d_backward(grad, *ctx.args)
+        h, w = ctx.x_shape[2:]
+        return grad_x[:, :, :h, :w]         # the appended zeros get no gradient
+
+
+def _avg_pool_scale(x_shape, k, s, p, extra, count_include_pad, divisor_override, dtype) -> np.ndarray:
+    """``KH*KW / divisor`` for every output position, by PyTorch's divisor rule:
+    ``divisor_override`` if given; else the window's area clipped to the padded input (so
+    the part of a ceil_mode window hanging past the padding never counts, even with
+    ``count_include_pad``); or, with ``count_include_pad=False``, clipped to the input."""
+    counts = []
+    for size, e, kk, ss, pp in zip(x_shape[2:], extra, k, s, p):
+        start = np.arange((size + e + 2 * pp - kk) // ss + 1) * ss - pp
+        end = np.minimum(start + kk, size + pp)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, size)
+        counts.append(end - start)
+    divisor = np.outer(*counts) if divisor_override is None else np.full(
+        (len(counts[0]), len(counts[1])), divisor_override)
+    return (k[0] * k[1] / divisor).astype(dtype)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None) -> Tensor:
+    """Mean over each window (zero padding); ``stride`` defaults to ``kernel_size``. The divisor
+    is KH*KW, or the number of input pixels in the window with ``count_include_pad=False``,
+    or ``divisor_override`` when given (see :func:`_avg_pool_scale` for ceil_mode)."""
     input = _tensor(input)
-    if ceil_mode or divisor_override is not None:
-        raise NotImplementedError("avg_pool2d: ceil_mode and divisor_override are not supported yet")
+    _check_image(input, "avg_pool2d")
+    if divisor_override is not None and (not isinstance(divisor_override, numbers.Integral)
+                                         or isinstance(divisor_override, bool) or divisor_override == 0):
+        raise ValueError(f"avg_pool2d: divisor_override must be a nonzero int, got {divisor_override!r}")
     if input.ndim == 3:
-        return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, count_include_pad=count_include_pad).squeeze(0)
-    return _AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding,
-                            count_include_pad=count_include_pad)
+        return _unbatched(avg_pool2d, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override)
+    k, s, p = _pool_geometry(kernel_size, stride, padding)
+    extra = _ceil_mode_extra(input.shape, k, s, p) if ceil_mode else (0, 0)
+    if extra == (0, 0) and divisor_override is None:        # the kernel's own divisor is right
+        return _AvgPool2d.apply(input, k, s, p, count_include_pad)
+    scale = _avg_pool_scale(input.shape, k, s, p, extra, count_include_pad, divisor_override, input.dtype)
+    return _AvgPool2d.apply(input, k, s, p, True, extra, scale)
+
+
+def _adaptive_output_size(output_size, input) -> tuple[int, int]:
+    """PyTorch's ``output_size``: an int, or a pair in which ``None`` keeps that input size."""
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
+        output_size = tuple(size if want is None else want for want, size in zip(output_size, input.shape[-2:]))
+    return pair("output_size", output_size, 1)
+
+
+def _adaptive_windows(size: int, out: int):
+    """Start and (exclusive) end of each adaptive window along one axis, PyTorch's:
+    window i is ``[floor(i*size/out), ceil((i+1)*size/out))``, so the windows cover the
+    axis, differ in length by at most one, and neighbours may share an element."""
+    i = np.arange(out)
+    return i * size // out, -(-(i + 1) * size // out)
+
+
+def _averaging_matrix(size: int, out: int, dtype) -> np.ndarray:
+    """The (out, size) matrix whose row i averages adaptive window i of a vector."""
+    start, end = _adaptive_windows(size, out)
+    j = np.arange(size)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
 
 
 def adaptive_avg_pool2d(input, output_size) -> Tensor:
-    """Average to ``output_size``; supported when the input divides evenly (always for 1x1)."""
+    """Average over PyTorch's adaptive windows (see :func:`_adaptive_windows`) to ``output_size``.
+
+    Equal windows (input a multiple of the output) run on the backend's average-pool kernel.
+    Otherwise the windows differ in size, but averaging is linear and separable: the output
+    is ``A_h @ x @ A_w.T`` with averaging matrices A, and Tensor matmul differentiates it."""
     input = _tensor(input)
-    oh, ow = pair("output_size", output_size, 1)
+    _check_image(input, "adaptive_avg_pool2d")
+    oh, ow = _adaptive_output_size(output_size, input)
     h, w = input.shape[-2:]
     if (oh, ow) == (1, 1):
         return input.mean(axis=(-2, -1), keepdims=True)
-    if h % oh or w % ow:
-        raise NotImplementedError(f"adaptive_avg_pool2d: input {h}x{w} is not a multiple of output {oh}x{ow}")
-    return avg_pool2d(input, (h // oh, w // ow))
+    if h % oh == 0 and w % ow == 0:
+        return avg_pool2d(input, (h // oh, w // ow))
+    rows, cols = _averaging_matrix(h, oh, input.dtype), _averaging_matrix(w, ow, input.dtype)
+    return Tensor(rows) @ input @ Tensor(np.ascontiguousarray(cols.T))
+
+
+def _adaptive_max(x: np.ndarray, oh: int, ow: int):
+    """Maxima over the adaptive windows of ``x`` (N, C, H, W) and their flat ``h*W + w``
+    positions, the first maximum in row-major order winning ties (as PyTorch's kernel);
+    one window at a time, across the whole batch and every channel at once."""
+    n, c, h, w = x.shape
+    (h0, h1), (w0, w1) = _adaptive_windows(h, oh), _adaptive_windows(w, ow)
+    out = np.empty((n, c, oh, ow), dtype=x.dtype)
+    indices = np.empty((n, c, oh, ow), dtype=np.int64)
+    for i in range(oh):
+        for j in range(ow):
+            window = x[:, :, h0[i]:h1[i], w0[j]:w1[j]].reshape(n, c, -1)
+            best = window.argmax(axis=2)
+            out[:, :, i, j] = np.take_along_axis(window, best[..., None], axis=2)[..., 0]
+            width = w1[j] - w0[j]
+            indices[:, :, i, j] = (h0[i] + best // width) * w + w0[j] + best % width
+    return out, indices
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over PyTorch's adaptive windows (see :func:`_adaptive_windows`) to ``output_size``;
+    with ``return_indices=True`` also the positions, as :func:`max_pool2d`. Equal windows run
+    on the backend's max-pool kernel; the gradient always goes through its backward kernel."""
+    input = _tensor(input)
+    _check_image(input, "adaptive_max_pool2d")
+    if input.ndim == 3:
+        return _unbatched(adaptive_max_pool2d, input, output_size, return_indices)
+    oh, ow = _adaptive_output_size(output_size, input)
+    h, w = input.shape[2:]
+    if h % oh == 0 and w % ow == 0:
+        return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
+    out, indices = _adaptive_max(input.data, oh, ow)
+    return _max_pool_output(input, out, indices, _backend(), return_indices)
 
 
 # ------------------------------------------------------------------ activations
@@ -339,11 +556,10 @@ class _SoftmaxCrossEntropy(Function):
 
 
 def _class_targets(input: Tensor, target, fn: str):
-    """Bring (N, C, d1, ...) inputs to (N*d1*..., C) rows and check the targets."""
-    target = _tensor(target, "target") if not isinstance(target, np.ndarray) else Tensor(target)
+    """Bring (N, C, d1, ...) inputs to (N*d1*..., C) rows and check the class-index targets."""
+    target = _tensor(target, "target")
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{fn}: target must hold int64 class indices, got dtype {target.dtype} "
-                        f"(probability targets are not supported)")
+        raise TypeError(f"{fn}: target must hold int64 class indices, got dtype {target.dtype}")
     if input.ndim == 1:
         input, target = input.unsqueeze(0), target.reshape(1)
     if input.ndim > 2:
@@ -355,36 +571,129 @@ def _class_targets(input: Tensor, target, fn: str):
     return input, target.data.reshape(-1).astype(np.int64, copy=False)
 
 
+def _check_class_range(target: np.ndarray, num_classes: int, ignore_index: int, fn: str) -> None:
+    """Class indices must lie in [0, C), except those equal to ignore_index (which may be anything)."""
+    bad = ((target < 0) | (target >= num_classes)) & (target != ignore_index)
+    if bad.any():
+        raise IndexError(f"{fn}: target holds class index {target[bad][0]}, outside [0, {num_classes})")
+
+
+def _class_weights(weight, num_classes: int, dtype):
+    """The class weights as an array of the input's dtype, or None. They are constants, as in
+    PyTorch, where no gradient flows to the weight of nll_loss."""
+    if weight is None:
+        return None
+    weight = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
+    if weight.shape != (num_classes,):
+        raise ValueError(f"weight must have shape ({num_classes},), one per class, got {weight.shape}")
+    return weight
+
+
 def _weights_and_mask(target, weight, ignore_index, num_classes, dtype):
+    """What class-index losses need: the targets with ignored entries set to class 0 (any valid
+    index will do, their loss is multiplied by 0), the mask of valid entries, the class weights
+    (or None), and the per-sample factor ``scale``: w[y_i] (0 where ignored) with weights, else
+    the 0/1 mask, or None when every sample counts once."""
     valid = target != ignore_index
     safe = np.where(valid, target, 0)
-    w = None
+    weight = _class_weights(weight, num_classes, dtype)
     if weight is not None:
-        weight = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
-        if weight.shape != (num_classes,):
-            raise ValueError(f"weight must have shape ({num_classes},), got {weight.shape}")
-        w = weight[safe] * valid
-    return safe, valid, w
+        scale = weight[safe] * valid
+    else:
+        scale = None if valid.all() else valid.astype(dtype)
+    return safe, valid, weight, scale
+
+
+def _reduce_class_losses(losses: Tensor, scale, input: Tensor, reduction: str) -> Tensor:
+    """Reduce per-sample losses of class-index targets as PyTorch does. 'mean' is weighted,
+    sum(losses) / sum(scale): ignored samples are left out and, with class weights, it divides
+    by the sum of the target classes' weights. 'none' has the input's shape without the class
+    dimension (a 0-d tensor for an unbatched (C,) input)."""
+    if reduction == "mean":
+        denominator = scale.sum() if scale is not None else losses.shape[0]
+        return losses.sum() / losses.dtype.type(denominator)
+    if reduction == "sum":
+        return losses.sum()
+    return losses.reshape(input.shape[:1] + input.shape[2:] if input.ndim > 1 else ())
+
+
+def _weighted_smoothed_cross_entropy(logits, target, valid, weight, scale, label_smoothing) -> Tensor:
+    """Per-sample losses with both class weights and label smoothing, PyTorch's formula:
+    ``(1 - ls) * w[y] * (-log p[y]) + ls / C * sum_c w[c] * (-log p[c])`` (0 where ignored).
+
+    The fused kernel takes one factor per sample, but here the smoothing sum weights every
+    class differently, so this case is composed of log_softmax and Tensor ops (autograd
+    derives the gradient)."""
+    check_finite("input", logits.data)
+    logp = log_softmax(logits, 1)
+    nll = _PickClass.apply(logp, target, scale)
+    smooth = (logp * -weight).sum(1) * valid
+    return (1 - label_smoothing) * nll + (label_smoothing / logp.shape[1]) * smooth
+
+
+def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing) -> Tensor:
+    """Cross-entropy against class probabilities (a float target of the input's shape),
+    PyTorch's formula: ``loss = -sum_c w[c] * q[c] * log p[c]`` with the smoothed target
+    ``q = (1 - ls) * target + ls / C``. Unlike class-index targets, 'mean' divides by the
+    number of samples N*d1*..., whatever the weights. Composed of Tensor ops, so a target
+    that requires grad gets its gradient too."""
+    if target.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: a target of the input's shape {input.shape} holds class probabilities "
+                        f"and must be floating point, got dtype {target.dtype}; class indices have the input's "
+                        f"shape without the class dimension")
+    if ignore_index >= 0:
+        raise ValueError(f"cross_entropy: ignore_index is not supported for probability (floating point) "
+                         f"targets, got ignore_index={ignore_index}")
+    class_dim = 0 if input.ndim == 1 else 1
+    num_classes = input.shape[class_dim]
+    check_finite("input", input.data)
+    logp = log_softmax(input, class_dim)
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / num_classes
+    terms = logp * target
+    weight = _class_weights(weight, num_classes, logp.dtype)
+    if weight is not None:
+        terms = terms * weight.reshape(num_classes, *[1] * (input.ndim - class_dim - 1))
+    if reduction == "none":
+        return -terms.sum(class_dim)
+    total = -terms.sum()
+    return total if reduction == "sum" else total / (input.data.size // max(num_classes, 1))
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0) -> Tensor:
-    """Softmax cross-entropy of logits (N, C) against int64 class indices (N,)."""
-    input = _tensor(input)
+    """Softmax cross-entropy of logits (N, C), (N, C, d1, ...) or unbatched (C,), against
+
+    * class indices: an int64 target of the input's shape without the class dimension;
+      entries equal to ``ignore_index`` contribute nothing and are left out of the mean;
+    * class probabilities: a float target of the input's own shape (PyTorch tells the two
+      apart the same way, by the shape).
+
+    ``weight`` (C,) weights each class, in every term, the label-smoothing term included;
+    ``label_smoothing`` mixes the target with the uniform distribution over the C classes.
+    Class indices without weights *and* smoothing together run on the backend's fused
+    softmax-cross-entropy kernel; the other cases are composed of log_softmax and Tensor ops.
+    """
+    input, target = _tensor(input), _tensor(target, "target")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    label_smoothing = check_smoothing(label_smoothing)
+    if target.shape == input.shape:
+        return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
+    if target.dtype.kind == "f":
+        index_shape = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+        error = TypeError if target.shape == index_shape else ValueError    # wrong dtype, or wrong shape
+        raise error(f"cross_entropy: a floating point target holds class probabilities and must have the "
+                         f"input's shape {input.shape}, got target shape {target.shape}; class indices must be "
+                         f"int64")
     logits, target = _class_targets(input, target, "cross_entropy")
+    _check_class_range(target, logits.shape[1], ignore_index, "cross_entropy")
+    safe, valid, weight, scale = _weights_and_mask(target, weight, ignore_index, logits.shape[1], logits.dtype)
     if weight is not None and label_smoothing:
-        raise NotImplementedError("cross_entropy: weight together with label_smoothing is not supported yet")
-    safe, valid, w = _weights_and_mask(target, weight, ignore_index, logits.shape[1], logits.dtype)
-    scale = w if w is not None else (None if valid.all() else valid.astype(logits.dtype))
-    losses = _SoftmaxCrossEntropy.apply(logits, safe, label_smoothing, scale)
-    if reduction == "mean":
-        denominator = scale.sum() if scale is not None else losses.shape[0]
-        return losses.sum() / logits.dtype.type(denominator)
-    if reduction == "none" and input.ndim > 2:
-        losses = losses.reshape(input.shape[0], *input.shape[2:])
-    return _reduce(losses, reduction)
+        losses = _weighted_smoothed_cross_entropy(logits, safe, valid, weight, scale, label_smoothing)
+    else:
+        losses = _SoftmaxCrossEntropy.apply(logits, safe, label_smoothing, scale)
+    return _reduce_class_losses(losses, scale, input, reduction)
 
 
 class _PickClass(Function):
@@ -411,18 +720,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean") ->
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     logp, target = _class_targets(input, target, "nll_loss")
     check_finite("input", logp.data)
-    if target.size and (((target < 0) | (target >= logp.shape[1])) & (target != ignore_index)).any():
-        bad = target[((target < 0) | (target >= logp.shape[1])) & (target != ignore_index)][0]
-        raise IndexError(f"nll_loss: target holds class index {bad}, outside [0, {logp.shape[1]})")
-    safe, valid, w = _weights_and_mask(target, weight, ignore_index, logp.shape[1], logp.dtype)
-    scale = w if w is not None else (None if valid.all() else valid.astype(logp.dtype))
-    losses = _PickClass.apply(logp, safe, scale)
-    if reduction == "mean":
-        denominator = scale.sum() if scale is not None else losses.shape[0]
-        return losses.sum() / logp.dtype.type(denominator)
-    if reduction == "none" and input.ndim > 2:
-        losses = losses.reshape(input.shape[0], *input.shape[2:])
-    return _reduce(losses, reduction)
+    _check_class_range(target, logp.shape[1], ignore_index, "nll_loss")
+    safe, _, _, scale = _weights_and_mask(target, weight, ignore_index, logp.shape[1], logp.dtype)
+    return _reduce_class_losses(_PickClass.apply(logp, safe, scale), scale, input, reduction)
 
 
 def _pair_of_same_shape(input, target, fn):
@@ -561,6 +861,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                             eps=eps)
 
 
-__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "leaky_relu", "elu",
+__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+           "relu", "leaky_relu", "elu",
            "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "batch_norm"]

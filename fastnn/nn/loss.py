@@ -63,12 +63,14 @@ class MSELoss(_Loss):
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    """Softmax cross-entropy of logits (N, C) (or (N, C, d1, ...)) against class indices.
+    """Softmax cross-entropy of logits (N, C) (or (N, C, d1, ...), or unbatched (C,)) against
+    int64 class indices, or against class probabilities (a float target of the input's shape).
 
-    ``weight`` (C,) rescales each class; targets equal to ``ignore_index`` contribute
-    nothing (and are left out of the mean); ``label_smoothing`` mixes the one-hot target
-    with the uniform distribution. With ``reduction='mean'`` and weights the mean is
-    weighted: sum(w[y_i] * loss_i) / sum(w[y_i]).
+    ``weight`` (C,) rescales each class, in the label-smoothing term too; targets equal to
+    ``ignore_index`` contribute nothing (and are left out of the mean; class indices only);
+    ``label_smoothing`` mixes the target with the uniform distribution. With class indices,
+    ``reduction='mean'`` is weighted: sum(loss_i) / sum(w[y_i]); with probabilities it
+    divides by the number of samples (see ``F.cross_entropy``).
     """
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,

@@ -10,6 +10,10 @@ A module keeps three ordered registries, filled automatically by attribute assig
 Everything else (``parameters()``, ``state_dict()``, ``train()``, ``repr``...) walks those
 registries recursively, in registration order, with the same names and key order as
 PyTorch, so a PyTorch tutorial's model ports by changing the import.
+
+Hooks (``register_forward_pre_hook``, ``register_forward_hook``,
+``register_full_backward_hook``) let code outside a module watch or change what flows
+through it, e.g. to record activations or clip gradients, without editing ``forward``.
 """
 from __future__ import annotations
 
@@ -17,7 +21,9 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..hooks import RemovableHandle, add_hook
 from ..tensor import Tensor
+from ._hooks import BackwardHook
 from .parameter import Buffer, Parameter
 
 
@@ -62,12 +68,63 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ hooks
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        """``__call__`` with hooks, in PyTorch's order: forward pre-hooks (may replace the
+        positional arguments), the backward hook's gate on the inputs, ``forward``, forward
+        hooks (may replace the output), the backward hook's gate on the outputs. Keyword
+        arguments go to ``forward`` only, as in PyTorch's default (``with_kwargs=False``)."""
+        for hook in tuple(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        backward_hook = None
+        if self._backward_hooks:
+            backward_hook = BackwardHook(self, self._backward_hooks.values())
+            args = backward_hook.setup_inputs(args)
+        output = self.forward(*args, **kwargs)
+        for hook in tuple(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        if backward_hook is not None:
+            output = backward_hook.setup_outputs(output)
+        return output
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each ``forward``; ``args`` is the tuple of
+        positional arguments. A non-None return replaces them (a single value that is not a
+        tuple is wrapped in one). ``prepend=True`` runs it before the hooks already there."""
+        return add_hook(self._forward_pre_hooks, hook, prepend)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each ``forward``; a non-None return
+        replaces the output (the next hook, and the caller, see the replacement)."""
+        return add_hook(self._forward_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, *, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` once per backward through each call
+        of this module, when the gradients with respect to all its inputs are known.
+
+        ``grad_input`` has one entry per positional argument (None for a non-tensor, zeros for
+        a tensor that gets no gradient); ``grad_output`` one per output tensor (None where no
+        gradient reached it). The hook may return a tuple of the same length to replace
+        ``grad_input`` (what flows on to the layers before). When no input requires grad (a
+        model's first layer) it is called with ``grad_input`` all None. Hooks registered
+        after a forward do not apply to its backward. See ``nn/_hooks.py`` for how."""
+        return add_hook(self._backward_hooks, hook, prepend)
 
     # ------------------------------------------------------------ registration
     def _check_ready(self):
