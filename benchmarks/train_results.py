@@ -195,10 +195,16 @@ def render(meta, results) -> str:
              "(CPU). Same recipe, same data, same batch order for every framework of a model, in one run of "
              "`benchmarks/train_results.py`, the frameworks taking turns epoch by epoch.", "",
              "| model | data set | recipe | framework | epochs | best test acc | final test acc | median s/epoch | "
-             "samples/s | time vs torch | date |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "min s/epoch | samples/s | time vs torch | date |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     torch_rows = {(r["model"], r["dataset"]): r for r in results if r["framework"] == "torch"}
     sequential = False
-    for r in results:
+    models = [run.split(":")[0] for run in DEFAULT_RUNS]
+    frameworks = ["fastnn/cython", "fastnn/numba", "fastnn/numpy", "torch"]
+
+    def order(r):
+        return (models.index(r["model"]) if r["model"] in models else len(models), r["model"], r["dataset"],
+                frameworks.index(r["framework"]) if r["framework"] in frameworks else len(frameworks))
+    for r in sorted(results, key=order):
         if not r["epochs"]:
             continue
         times = [e["time"] for e in r["epochs"]]
@@ -214,10 +220,11 @@ def render(meta, results) -> str:
         mark = "" if r.get("interleaved", False) else " *"
         sequential = sequential or bool(mark)
         lines.append(f"| {r['model']} | {r['dataset']} | {recipe} | {r['framework']}{mark} | {done} | {max(accs):.4f} | "
-                     f"{accs[-1]:.4f} | {np.median(times):.1f} | "
+                     f"{accs[-1]:.4f} | {np.median(times):.1f} | {min(times):.1f} | "
                      f"{np.median([e['samples_per_s'] for e in r['epochs']]):.0f} | {ratio} | {r.get('date', '-')} |")
     lines += ["", "`time vs torch`: the median epoch time over the epochs both ran, divided by PyTorch's; below 1 "
-              "means fastnn's epoch was faster. `3 of 20` epochs: that framework stopped early "
+              "means fastnn's epoch was faster. `min s/epoch` is the least disturbed epoch: on a shared "
+              "2-core machine other work can slow down some epochs of any framework. `3 of 20` epochs: that framework stopped early "
               "(`--peer-epochs`) while the first one trained to the end; the learning-rate schedule is the "
               "full recipe's either way. Recipes: `fastnn.runs.RECIPES` (one-cycle learning rate; "
               "CIFAR-10 with random crops and flips)."]
