@@ -3,7 +3,9 @@ PyTorch-shaped API. Heavy operations run on selectable kernel backends
 (``fastnn.backends``: numpy reference, Cython with OpenMP, Numba).
 
 Importing fastnn loads no compiled kernel and compiles nothing: backends load on
-first use.
+first use. It does tell glibc's malloc to keep freed memory for reuse (``fastnn._malloc``:
+a training step then reuses its pages instead of faulting in fresh ones;
+``FASTNN_MALLOC_TUNING=0`` turns that off).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ __version__ = "0.1.0"
 from numpy import float32, float64, int64, uint8  # noqa: F401  (dtype names as in PyTorch)
 from numpy import bool_ as bool  # noqa: A001
 
+from . import _malloc
 from . import backends
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backends import available as available_backends
@@ -31,3 +34,5 @@ __all__ = ["Tensor", "tensor", "zeros", "ones", "full", "empty", "randn", "rand"
            "use_backend", "available_backends", "set_num_threads", "get_num_threads", "nn",
            "float32", "float64", "int64", "uint8", "bool"]
 __all__ += ["optim", "save", "load"]
+
+_malloc.keep_freed_memory()

@@ -40,6 +40,8 @@ def cmd_info(args) -> int:
     print(f"cpu: {cpu_model()}; {os.cpu_count()} logical cores; SIMD: {' '.join(cpu_features()) or 'unknown'}")
     print(f"threads: {backends.get_num_threads()} (BLAS: {blas_num_threads() or '?'})")
     print(f"BLAS: {blas_info()}")
+    from . import _malloc
+    print(f"malloc: keep freed memory {_malloc.status} (FASTNN_MALLOC_TUNING)")
     print(f"data: {os.environ.get('FASTNN_DATA') or '~/.cache/fastnn'} (FASTNN_DATA)")
     return 0
 
