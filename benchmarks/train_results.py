@@ -218,7 +218,10 @@ def render(meta, results) -> str:
         recipe = f"{rc['optimizer']} lr {rc['lr']:g}, batch {rc['batch_size']}" + (", augment" if rc.get("augment") else "")
         done = f"{len(accs)}" if len(accs) == rc["epochs"] else f"{len(accs)} of {rc['epochs']}"
         mark = "" if r.get("interleaved", False) else " *"
-        sequential = sequential or bool(mark)
+        if r.get("note"):
+            notes_so_far = sorted({q["note"] for q in results if q.get("note")})
+            mark += f" (note {notes_so_far.index(r['note']) + 1})"
+        sequential = sequential or not r.get("interleaved", False)
         lines.append(f"| {r['model']} | {r['dataset']} | {recipe} | {r['framework']}{mark} | {done} | {max(accs):.4f} | "
                      f"{accs[-1]:.4f} | {np.median(times):.1f} | {min(times):.1f} | "
                      f"{np.median([e['samples_per_s'] for e in r['epochs']]):.0f} | {ratio} | {r.get('date', '-')} |")
@@ -228,6 +231,9 @@ def render(meta, results) -> str:
               "(`--peer-epochs`) while the first one trained to the end; the learning-rate schedule is the "
               "full recipe's either way. Recipes: `fastnn.runs.RECIPES` (one-cycle learning rate; "
               "CIFAR-10 with random crops and flips)."]
+    notes = sorted({r["note"] for r in results if r.get("note")})
+    for i, note in enumerate(notes, 1):
+        lines += ["", f"Note {i}: {note}"]
     if sequential:
         lines += ["", "\\* ran one framework after the other (an earlier version of the script), not taking turns."]
     lines.append("")
