@@ -182,24 +182,8 @@ static void fastnn_ukernel_generic_arows(ptrdiff_t kc, const float *const *arow,
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();              \
     __m256 b0, b1, a;
 
-/* one step p: a row of B (2 vectors, 16 floats at B) times a column of A (6 broadcasts) */
-#define FASTNN_AVX2_STEP(A, B)                                                 \
-    b0 = _mm256_loadu_ps(B);                                                   \
-    b1 = _mm256_loadu_ps((B) + 8);                                             \
-    a = _mm256_broadcast_ss((A) + 0);                                          \
-    c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);     \
-    a = _mm256_broadcast_ss((A) + 1);                                          \
-    c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);     \
-    a = _mm256_broadcast_ss((A) + 2);                                          \
-    c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);     \
-    a = _mm256_broadcast_ss((A) + 3);                                          \
-    c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);     \
-    a = _mm256_broadcast_ss((A) + 4);                                          \
-    c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);     \
-    a = _mm256_broadcast_ss((A) + 5);                                          \
-    c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
-
-/* the same step with the second 8 floats of the B row at (B) + HALF */
+/* one step p: a row of B (2 vectors: 8 floats at B, 8 at B + HALF) times a column of A
+ * (6 broadcasts); HALF = 8 for a contiguous row of 16 */
 #define FASTNN_AVX2_STEP_SPLIT(A, B, HALF)                                     \
     b0 = _mm256_loadu_ps(B);                                                   \
     b1 = _mm256_loadu_ps((B) + (HALF));                                        \
@@ -215,6 +199,8 @@ static void fastnn_ukernel_generic_arows(ptrdiff_t kc, const float *const *arow,
     c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);     \
     a = _mm256_broadcast_ss((A) + 5);                                          \
     c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+
+#define FASTNN_AVX2_STEP(A, B) FASTNN_AVX2_STEP_SPLIT(A, B, 8)
 
 /* write (or add) the accumulators into C: directly for a full tile, else through a buffer */
 #define FASTNN_AVX2_STORE                                                      \
