@@ -16,7 +16,7 @@ from numpy import bool_ as bool  # noqa: A001
 
 from . import _malloc
 from . import backends
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import ArrayFunction, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backends import available as available_backends
 from .backends import get_num_threads, set_backend, set_num_threads, use_backend
 from .gradcheck import GradcheckError, gradcheck

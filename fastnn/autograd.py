@@ -4,7 +4,7 @@
 Every differentiable operation is a subclass of :class:`Function` with two static
 methods side by side::
 
-    class Mul(Function):
+    class Mul(ArrayFunction):
         @staticmethod
         def forward(ctx, a, b):            # NumPy arrays in, NumPy array out
             ctx.save_for_backward(a, b)
@@ -130,7 +130,7 @@ class Node:
         return tuple(t.grad_fn for t in self.inputs if t is not None and t.grad_fn is not None)
 
 
-class Function:
+class ArrayFunction:
     """Base class of every differentiable operation (see the module docstring)."""
 
     @staticmethod
@@ -289,3 +289,5 @@ def backward(tensor, grad=None, retain_graph: bool = False) -> None:
         for leaf in completed_leaves:
             if leaf in leaf_grads:
                 _accumulate_leaf(leaf, _run_hooks(leaf._backward_hooks, leaf_grads.pop(leaf)))
+
+Function = ArrayFunction   # replaced below by the Tensor-level Function (work in progress)

@@ -3,7 +3,7 @@
 A Tensor is deliberately thin. ``.data`` is a plain ``numpy.ndarray`` (float32 unless
 you ask otherwise; float64 for gradient checks; int64 and bool for indices and masks),
 ``.grad`` is a Tensor or None, and ``.grad_fn`` is the :class:`~fastnn.autograd.Node`
-that produced it. Every operation is a :class:`~fastnn.autograd.Function` from
+that produced it. Every operation is a :class:`~fastnn.autograd.ArrayFunction` from
 ``fastnn.ops`` or ``fastnn.nn.functional``; the methods here only route to them.
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, array) -> "Tensor":
-        """A Tensor around an array a Function produced (no conversion, no copy)."""
+        """A Tensor around an array a ArrayFunction produced (no conversion, no copy)."""
         t = cls.__new__(cls)
         t.data = np.asarray(array)
         t.grad, t._grad_fn, t._requires_grad, t._backward_hooks = None, None, False, None
@@ -189,7 +189,7 @@ class Tensor:
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self
-        return Cast.apply(self, dtype=dtype)
+        return ops.Cast.apply(self, dtype=dtype)
 
     def float(self):
         return self.to(np.float32)
@@ -433,17 +433,6 @@ class Tensor:
     def log_softmax(self, dim: int = -1):
         from .nn import functional as F
         return F.log_softmax(self, dim)
-
-
-class Cast(ops.Function):
-    @staticmethod
-    def forward(ctx, a, dtype):
-        ctx.dtype = a.dtype
-        return a.astype(dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.astype(ctx.dtype)
 
 
 # ------------------------------------------------------------------ construction

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import ArrayFunction, is_grad_enabled
 from ..tensor import Tensor
 
 
@@ -39,7 +39,7 @@ class _Mailbox:
         return tuple(self.on_complete(grads))
 
 
-class _Gate(Function):
+class _Gate(ArrayFunction):
     """Joins several tensors; its output is a 0-d token for the ``_Pass`` nodes to hang from."""
 
     @staticmethod
@@ -52,7 +52,7 @@ class _Gate(Function):
         return ctx.mailbox.deliver()
 
 
-class _Pass(Function):
+class _Pass(ArrayFunction):
     """Identity on ``x`` (given as an array: no edge to it) that files its gradient in slot
     ``index`` of the mailbox and sends a zero to the token."""
 

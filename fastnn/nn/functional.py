@@ -1,6 +1,6 @@
 """Differentiable neural-network operations (``import fastnn.nn.functional as F``).
 
-Each heavy op is a :class:`~fastnn.autograd.Function` whose forward and backward call
+Each heavy op is a :class:`~fastnn.autograd.ArrayFunction` whose forward and backward call
 the *active backend's* kernels (``fastnn.backends.get()``, resolved once per forward
 and remembered for the backward). Names, argument orders and defaults are PyTorch's.
 Light ops (mse_loss, l1_loss...) are compositions of Tensor operations.
@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import Context, Function
+from ..autograd import Context, ArrayFunction
 from ..backends import get as _backend
 from ..backends.contract import check_finite, check_smoothing, pair
 from ..random import generator
@@ -40,7 +40,7 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
 
 # ------------------------------------------------------------------ linear
 
-class _Linear(Function):
+class _Linear(ArrayFunction):
     """y = x W^T + b, on the backend's GEMM (x is (N, in), W is (out, in))."""
 
     @staticmethod
@@ -80,7 +80,7 @@ def linear(input, weight, bias=None) -> Tensor:
 
 # ------------------------------------------------------------------ convolution
 
-class _Conv2d(Function):
+class _Conv2d(ArrayFunction):
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation):
         backend = _backend()
@@ -110,7 +110,7 @@ def _conv_padding(padding, kernel, dilation):
     return padding
 
 
-class _GroupedConv2d(Function):
+class _GroupedConv2d(ArrayFunction):
     """Grouped convolution: channels and filters are split into ``groups`` equal blocks and
     filter block g sees only channel block g (``groups == C`` is a depthwise convolution).
     That is ``groups`` independent convolutions, so each runs as a :class:`_Conv2d` (the
@@ -220,7 +220,7 @@ def _extend(x: np.ndarray, extra, value) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), constant_values=value)
 
 
-class _MaxPool2d(Function):
+class _MaxPool2d(ArrayFunction):
     """Max pooling's graph node, given the maxima ``out`` and where each one is, ``indices``
     (the flat index ``h*W + w`` into its input plane: PyTorch's convention). Both are found
     before ``apply`` (by the backend's kernel, or over adaptive windows) because
@@ -266,7 +266,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool_output(input, out, indices, backend, return_indices)
 
 
-class _AvgPool2d(Function):
+class _AvgPool2d(ArrayFunction):
     """Average pooling on the backend's kernels. ``extra`` rows/columns of zeros are appended
     for ceil_mode (see :func:`_ceil_mode_extra`). A ``scale`` (OH, OW) gives each window its own
     divisor: the kernel, then run with ``count_include_pad=True``, divides every sum by KH*KW,
@@ -405,7 +405,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 # ------------------------------------------------------------------ activations
 
-class _Activation(Function):
+class _Activation(ArrayFunction):
     """Elementwise activation on the backend; backward from the saved output where the
     math allows (relu, elu, sigmoid, tanh), from the saved input for leaky_relu."""
 
@@ -478,7 +478,7 @@ def _unrows(y2: np.ndarray, moved_shape, dim: int):
     return np.moveaxis(y2.reshape(moved_shape), -1, dim)
 
 
-class _LogSoftmax(Function):
+class _LogSoftmax(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim):
         backend = _backend()
@@ -495,7 +495,7 @@ class _LogSoftmax(Function):
         return _unrows(ctx.backend.log_softmax_backward(g2, y2), ctx.moved, ctx.dim)
 
 
-class _Softmax(Function):
+class _Softmax(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim):
         x2, moved = _rows(x, dim)
@@ -532,7 +532,7 @@ def log_softmax(input, dim=None) -> Tensor:
 
 # ------------------------------------------------------------------ losses
 
-class _SoftmaxCrossEntropy(Function):
+class _SoftmaxCrossEntropy(ArrayFunction):
     """Fused log-softmax + negative log-likelihood, per sample; rows whose target is
     ``ignore_index`` get zero loss and zero gradient."""
 
@@ -696,7 +696,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return _reduce_class_losses(losses, scale, input, reduction)
 
 
-class _PickClass(Function):
+class _PickClass(ArrayFunction):
     """out[i] = -x[i, target[i]] * scale[i]: the negative log-likelihood of log-probabilities."""
 
     @staticmethod
@@ -746,7 +746,7 @@ def l1_loss(input, target, reduction="mean") -> Tensor:
     return _reduce((input - target).abs(), reduction)
 
 
-class _BinaryCrossEntropy(Function):
+class _BinaryCrossEntropy(ArrayFunction):
     """-(t log p + (1-t) log(1-p)), logs clamped at -100 as in PyTorch."""
 
     @staticmethod
@@ -778,7 +778,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean") -> Tensor
     return _reduce(losses, reduction)
 
 
-class _BCEWithLogits(Function):
+class _BCEWithLogits(ArrayFunction):
     """Stable BCE on logits: (1-t) x + lw * softplus(-x), lw = 1 + (pos_weight-1) t."""
 
     @staticmethod
@@ -826,7 +826,7 @@ def dropout(input, p=0.5, training=True, inplace=False) -> Tensor:
     return input * (keep * input.dtype.type(1.0 / (1.0 - p)))
 
 
-class _BatchNorm(Function):
+class _BatchNorm(ArrayFunction):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         backend = _backend()
