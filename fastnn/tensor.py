@@ -20,7 +20,6 @@ from .random import generator
 
 float32, float64, int64, int32, uint8, bool_ = (np.dtype(t) for t in
                                                 (np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_))
-MaxResult = namedtuple("MaxResult", "values indices")
 
 
 def _as_array(data, dtype=None) -> np.ndarray:
@@ -43,12 +42,6 @@ def _as_array(data, dtype=None) -> np.ndarray:
     raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
 
 
-def _dim_arg(dim, axis):
-    """Accept PyTorch's ``dim`` or NumPy's ``axis``."""
-    if dim is not None and axis is not None:
-        raise TypeError("give dim or axis, not both")
-    return dim if dim is not None else axis
-
 
 def _promote(a, b, true_divide=False):
     """PyTorch's type promotion where it differs from NumPy's, for a binary op between a Tensor
@@ -70,7 +63,7 @@ def _promote(a, b, true_divide=False):
     return a, b
 
 
-class Tensor:
+class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
     """An n-dimensional array that can record the operations applied to it."""
 
     __array_priority__ = 1000       # ndarray (op) Tensor defers to Tensor's reflected operator
@@ -310,108 +303,6 @@ class Tensor:
 
     def __ge__(self, other):
         return self._compare(np.greater_equal, other)
-
-    def exp(self):
-        return ops.Exp.apply(self)
-
-    def log(self):
-        return ops.Log.apply(self)
-
-    def sqrt(self):
-        return ops.Sqrt.apply(self)
-
-    def abs(self):
-        return ops.Abs.apply(self)
-
-    def clamp(self, min=None, max=None):
-        return ops.Clamp.apply(self, min=min, max=max)
-
-    # ------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return ops.Sum.apply(self, axis=_dim_arg(dim, axis), keepdims=keepdim if keepdims is None else keepdims)
-
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return ops.Mean.apply(self, axis=_dim_arg(dim, axis), keepdims=keepdim if keepdims is None else keepdims)
-
-    def var(self, dim=None, keepdim=False, *, axis=None, keepdims=None, correction=None, unbiased=None):
-        """Variance; unbiased (correction=1) by default, as in PyTorch."""
-        if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0
-        return ops.Var.apply(self, axis=_dim_arg(dim, axis), keepdims=keepdim if keepdims is None else keepdims,
-                             correction=correction)
-
-    def std(self, dim=None, keepdim=False, *, axis=None, keepdims=None, correction=None, unbiased=None):
-        return self.var(dim, keepdim, axis=axis, keepdims=keepdims, correction=correction, unbiased=unbiased).sqrt()
-
-    def _extreme(self, largest, dim, keepdim, axis, keepdims):
-        keep = keepdim if keepdims is None else keepdims
-        values = ops.MaxMin.apply(self, axis=_dim_arg(dim, axis), keepdims=keep, largest=largest)
-        if dim is None:             # x.max() or NumPy style x.max(axis=1): the values
-            return values
-        arg = (np.argmax if largest else np.argmin)(self.data, axis=dim, keepdims=keep)
-        return MaxResult(values, Tensor._wrap(arg.astype(np.int64)))   # PyTorch style x.max(1)
-
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """``x.max()`` and ``x.max(axis=1)`` give values; ``x.max(1)`` gives (values, indices) as in PyTorch."""
-        return self._extreme(True, dim, keepdim, axis, keepdims)
-
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return self._extreme(False, dim, keepdim, axis, keepdims)
-
-    def argmax(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.argmax(self.data, axis=dim, keepdims=keepdim).astype(np.int64))
-
-    def argmin(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.argmin(self.data, axis=dim, keepdims=keepdim).astype(np.int64))
-
-    # ------------------------------------------------------------ shape
-    def reshape(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return ops.Reshape.apply(self, shape=shape)
-
-    view = reshape
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        if self.ndim == 0:
-            return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
-        if start > end:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1:])
-
-    def permute(self, *dims):
-        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        return ops.Permute.apply(self, dims=dims)
-
-    def transpose(self, dim0: int, dim1: int):
-        dims = list(range(self.ndim))
-        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return self.permute(*dims)
-
-    @property
-    def T(self):
-        return self.permute(*reversed(range(self.ndim)))
-
-    def unsqueeze(self, dim: int):
-        dim = dim % (self.ndim + 1)
-        return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
-
-    def squeeze(self, dim=None):
-        if dim is None:
-            return self.reshape(*[s for s in self.shape if s != 1])
-        if self.ndim == 0:              # as PyTorch: squeezing a scalar (dim 0 or -1) is a no-op
-            return self
-        dim = dim % self.ndim
-        return self if self.shape[dim] != 1 else self.reshape(*self.shape[:dim], *self.shape[dim + 1:])
-
-    def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        elif isinstance(index, list):
-            index = np.asarray(index)
-        return ops.GetItem.apply(self, index=index)
 
     # ------------------------------------------------------------ neural-network shortcuts
     def relu(self):

@@ -10,6 +10,6 @@ out. The heavy operations of neural networks (convolution, pooling, losses...) l
 """
 from ._broadcast import unbroadcast
 from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub
-from .pointwise import Abs, Cast, Clamp, Exp, Log, Sqrt
-from .reduction import MaxMin, Mean, Sum, Var
-from .shape import Cat, GetItem, Permute, Reshape, Stack, Where
+from .pointwise import Abs, Cast, Clamp, Exp, Log, PointwiseMethods, Sqrt
+from .reduction import MaxMin, MaxResult, Mean, MinResult, ReductionMethods, Sum, Var
+from .shape import Cat, GetItem, Permute, Reshape, ShapeMethods, Stack, Where

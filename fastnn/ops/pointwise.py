@@ -85,4 +85,22 @@ class Clamp(ArrayFunction):
             keep &= a <= hi
         return grad * keep
 
+class PointwiseMethods:
+    """The element-wise methods of ``Tensor`` (mixed into it, so that each family's methods sit
+    in the module of its Functions)."""
+
+    def exp(self):
+        return Exp.apply(self)
+
+    def log(self):
+        return Log.apply(self)
+
+    def sqrt(self):
+        return Sqrt.apply(self)
+
+    def abs(self):
+        return Abs.apply(self)
+
+    def clamp(self, min=None, max=None):
+        return Clamp.apply(self, min=min, max=max)
 

@@ -93,3 +93,56 @@ class Where(ArrayFunction):
         (condition,) = ctx.saved_tensors
         sa, sb = ctx.shapes
         return None, unbroadcast(np.where(condition, grad, 0), sa), unbroadcast(np.where(condition, 0, grad), sb)
+
+class ShapeMethods:
+    """The shape and indexing methods of ``Tensor`` (mixed into it)."""
+
+    def reshape(self, *shape):
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1:])
+
+    def permute(self, *dims):
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        return Permute.apply(self, dims=dims)
+
+    def transpose(self, dim0: int, dim1: int):
+        dims = list(range(self.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return self.permute(*dims)
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    def unsqueeze(self, dim: int):
+        dim = dim % (self.ndim + 1)
+        return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return self.reshape(*[s for s in self.shape if s != 1])
+        if self.ndim == 0:              # as PyTorch: squeezing a scalar (dim 0 or -1) is a no-op
+            return self
+        dim = dim % self.ndim
+        return self if self.shape[dim] != 1 else self.reshape(*self.shape[:dim], *self.shape[dim + 1:])
+
+    def __getitem__(self, index):
+        from ..tensor import Tensor
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        elif isinstance(index, list):
+            index = np.asarray(index)
+        return GetItem.apply(self, index=index)
+
