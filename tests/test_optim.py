@@ -4,6 +4,8 @@ quadratic computed in each library, so the gradients depend on where the traject
 state dicts that resume a run bit-for-bit, including through ``fastnn.save``/``load``."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -64,7 +66,24 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.9)),
     ("RMSprop", dict(lr=0.01, centered=True)),
     ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, eps=1e-4)),
+    ("SGD", dict(lr=0.02, momentum=0.9, dampening=0.5, weight_decay=0.05, maximize=True)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ("Adam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("AdamW", dict(lr=0.02, betas=(0.85, 0.95), maximize=True)),
+    ("Adagrad", dict(lr=0.05, maximize=True)),
+    ("RMSprop", dict(lr=0.005, alpha=0.8, maximize=True, momentum=0.3)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1)),
+    ("Adadelta", dict(lr=0.3, maximize=True)),
+    ("Adamax", dict(lr=0.05)),
+    ("Adamax", dict(lr=0.05, betas=(0.8, 0.9), eps=1e-4, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.02, maximize=True)),
+    ("NAdam", dict(lr=0.05)),
+    ("NAdam", dict(lr=0.05, momentum_decay=0.02, weight_decay=0.1, eps=1e-6)),
+    ("NAdam", dict(lr=0.05, weight_decay=0.2, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.02, betas=(0.8, 0.99), maximize=True)),
 ]
+OPTIMIZERS = sorted({name for name, _ in CONFIGS})
 
 
 def _id(config):
@@ -129,8 +148,7 @@ def test_add_param_group(torch):
         fopt.add_param_group({"params": [fw]})
 
 
-@pytest.mark.parametrize("config", [c for c in CONFIGS if c[1].get("momentum") or c[0] in ("Adam", "AdamW",
-                                                                                           "Adagrad")],
+@pytest.mark.parametrize("config", [c for c in CONFIGS if c[0] != "SGD" or c[1].get("momentum")],
                          ids=lambda c: _id(c))
 def test_state_dict_resume_is_exact(tmp_path, config):
     name, kwargs = config
@@ -184,6 +202,96 @@ def test_load_state_dict_checks_group_sizes():
         optim.SGD([w], lr=0.1).load_state_dict(sd)
     with pytest.raises(ValueError, match="groups"):
         optim.SGD([{"params": [w]}, {"params": [b]}], lr=0.1).load_state_dict(sd)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_signature_and_defaults_match_pytorch(torch, name):
+    """Same argument names, order, kinds (positional / keyword-only) and defaults, and the
+    same hyper-parameters in a group built from the defaults."""
+    def spec(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls).parameters.values()]
+
+    assert spec(getattr(optim, name)) == spec(getattr(torch.optim, name))
+    fgroup = getattr(optim, name)([fastnn_params()[0]]).param_groups[0]
+    tgroup = getattr(torch.optim, name)([torch_params(torch)[0]]).param_groups[0]
+    assert {k: v for k, v in fgroup.items() if k != "params"} == {k: v for k, v in tgroup.items() if k != "params"}
+
+
+INVALID = [
+    ("SGD", dict(lr=-1.0)), ("SGD", dict(momentum=-0.5)), ("SGD", dict(weight_decay=-1e-3)),
+    ("SGD", dict(lr=0.1, nesterov=True)), ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)),
+    ("Adam", dict(lr=-1.0)), ("Adam", dict(eps=-1e-8)), ("Adam", dict(betas=(1.0, 0.9))),
+    ("Adam", dict(betas=(0.9, -0.1))), ("Adam", dict(weight_decay=-1.0)), ("Adam", dict(fused=True, foreach=True)),
+    ("AdamW", dict(lr=-0.1)), ("AdamW", dict(betas=(0.9, 1.0))),
+    ("Adagrad", dict(lr=-1e-3)), ("Adagrad", dict(lr_decay=-1.0)), ("Adagrad", dict(initial_accumulator_value=-1.0)),
+    ("Adagrad", dict(eps=-1.0)), ("Adagrad", dict(weight_decay=-0.1)),
+    ("Adadelta", dict(lr=-1.0)), ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(eps=-1.0)),
+    ("Adadelta", dict(weight_decay=-1.0)),
+    ("RMSprop", dict(lr=-1.0)), ("RMSprop", dict(alpha=-0.1)), ("RMSprop", dict(momentum=-1.0)),
+    ("RMSprop", dict(eps=-1.0)), ("RMSprop", dict(weight_decay=-1.0)),
+    ("Adamax", dict(lr=-2.0)), ("Adamax", dict(betas=(0.9, 1.0))), ("Adamax", dict(eps=-1.0)),
+    ("NAdam", dict(lr=-1.0)), ("NAdam", dict(momentum_decay=-1.0)), ("NAdam", dict(betas=(-0.1, 0.9))),
+    ("NAdam", dict(weight_decay=-1.0)),
+]
+
+
+@pytest.mark.parametrize("config", INVALID, ids=[_id(c) for c in INVALID])
+def test_invalid_arguments_raise_like_pytorch(torch, config):
+    name, kwargs = config
+    with pytest.raises(Exception) as expected:
+        getattr(torch.optim, name)([torch_params(torch)[0]], **kwargs)
+    with pytest.raises(type(expected.value)) as actual:
+        getattr(optim, name)([fastnn_params()[0]], **kwargs)
+    assert str(actual.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_implementation_options_change_nothing(name):
+    """foreach/fused/capturable pick an implementation in PyTorch: the same trajectory here;
+    differentiable=True cannot be honoured and says so."""
+    accepted = set(inspect.signature(getattr(optim, name)).parameters) & {"foreach", "fused", "capturable"}
+    runs = []
+    for options in ({}, {option: True for option in accepted - {"fused"}}, {"fused": True} if "fused" in accepted
+                    else {}):
+        w, b = fastnn_params()
+        opt = getattr(optim, name)([w, b], lr=0.01, **options)
+        for _ in range(5):
+            fastnn_step(opt, w, b)
+        runs.append(w.data.copy())
+    for run in runs[1:]:
+        np.testing.assert_array_equal(run, runs[0])
+    with pytest.raises(NotImplementedError, match="differentiable"):
+        getattr(optim, name)([fastnn_params()[0]], differentiable=True)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_parameters_without_grad_are_skipped(torch, name):
+    """A parameter whose grad is None neither moves nor gets state (Adagrad's is made at
+    construction, as PyTorch's), while the others follow PyTorch's trajectory."""
+    fw, fb = fastnn_params()
+    tw, tb = torch_params(torch)
+    fopt = getattr(optim, name)([fw, fb], lr=0.01)
+    topt = getattr(torch.optim, name)([tw, tb], lr=0.01)
+    for _ in range(5):
+        for opt, w, lib in ((fopt, fw, fastnn), (topt, tw, torch)):
+            opt.zero_grad()
+            (lib.tensor(CURV) * w * w).sum().backward()      # b gets no gradient
+            opt.step()
+    assert fb.grad is None and tb.grad is None
+    np.testing.assert_array_equal(fb.data, B0)
+    np.testing.assert_allclose(fw.data, tw.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert (fb in fopt.state) == (tb in topt.state)
+
+
+def test_load_state_dict_fills_options_missing_from_an_older_checkpoint():
+    w, b = fastnn_params()
+    opt = optim.Adam([w, b], lr=0.01)
+    sd = opt.state_dict()
+    for key in ("foreach", "capturable", "fused", "decoupled_weight_decay"):
+        del sd["param_groups"][0][key]
+    opt.load_state_dict(sd)
+    fastnn_step(opt, w, b)
+    assert opt.param_groups[0]["decoupled_weight_decay"] is False and "foreach" in opt.param_groups[0]
 
 
 def test_zero_grad_and_params_without_grad():

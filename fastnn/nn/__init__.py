@@ -8,6 +8,7 @@
 """
 from . import functional  # noqa: F401
 from . import init  # noqa: F401
+from . import utils  # noqa: F401
 from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d
@@ -21,7 +22,7 @@ from .parameter import Buffer, Parameter
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from .recurrent import LSTM, RNN, RNNBase
 
-__all__ = ["functional", "init", "Module", "Parameter", "Buffer", "Linear", "Identity", "Conv2d", "MaxPool2d",
+__all__ = ["functional", "init", "utils", "Module", "Parameter", "Buffer", "Linear", "Identity", "Conv2d", "MaxPool2d",
            "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Flatten", "Dropout", "BatchNorm1d",
            "BatchNorm2d", "ReLU",
            "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Sequential", "ModuleList",

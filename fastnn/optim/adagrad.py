@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check, _implementation_options
 
 
 class Adagrad(Optimizer):
@@ -19,19 +19,16 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if lr_decay < 0.0:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if initial_accumulator_value < 0.0:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *, maximize: bool = False,
+                 differentiable: bool = False, fused=None):
+        _check(0.0 <= lr, "learning rate", lr)
+        _check(0.0 <= lr_decay, "lr_decay value", lr_decay)
+        _check(0.0 <= weight_decay, "weight_decay value", weight_decay)
+        _check(0.0 <= initial_accumulator_value, "initial_accumulator_value value", initial_accumulator_value)
+        _check(0.0 <= eps, "epsilon value", eps)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
+                        initial_accumulator_value=initial_accumulator_value, maximize=maximize,
+                        **_implementation_options(foreach=foreach, differentiable=differentiable, fused=fused))
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
@@ -44,8 +41,9 @@ class Adagrad(Optimizer):
             if not state:       # a parameter group added after construction
                 state.update(step=0, sum=np.full_like(param, group["initial_accumulator_value"]))
             state["step"] += 1
+            step = state["step"]
             if weight_decay != 0:
                 grad = grad + weight_decay * param
-            clr = lr / (1 + (state["step"] - 1) * lr_decay)
+            clr = lr / (1 + (step - 1) * lr_decay)
             state["sum"] += grad * grad
             param -= param.dtype.type(clr) * grad / (np.sqrt(state["sum"]) + param.dtype.type(eps))

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check, _check_betas, _implementation_options, _next_step
 
 
 class Adam(Optimizer):
@@ -22,33 +22,23 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 amsgrad: bool = False, *, maximize: bool = False, decoupled_weight_decay: bool = False):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused=None, decoupled_weight_decay: bool = False):
+        _check(0.0 <= lr, "learning rate", lr)
+        _check(0.0 <= eps, "epsilon value", eps)
+        betas = _check_betas(betas)
+        _check(0.0 <= weight_decay, "weight_decay value", weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        **_implementation_options(foreach=foreach, capturable=capturable,
+                                                  differentiable=differentiable, fused=fused),
+                        decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
     def _update(self, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
         for param, grad, state in self._params_with_grad(group):
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = np.zeros_like(param)
-                state["exp_avg_sq"] = np.zeros_like(param)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(param)
-            state["step"] += 1
-            step = state["step"]
+            step = _next_step(state, param, "exp_avg", "exp_avg_sq", amsgrad and "max_exp_avg_sq")
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
                     param *= 1 - lr * weight_decay
@@ -75,6 +65,8 @@ class AdamW(Adam):
     ``weight_decay=1e-2``."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
-                 amsgrad: bool = False, *, maximize: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                 amsgrad: bool = False, *, maximize: bool = False, foreach=None, capturable: bool = False,
+                 differentiable: bool = False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)

@@ -24,6 +24,49 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
+def _check(valid: bool, what: str, value) -> None:
+    """PyTorch's argument check: ``ValueError("Invalid <what>: <value>")`` unless ``valid``
+    (e.g. ``_check(lr >= 0, "learning rate", lr)`` -> "Invalid learning rate: -1.0")."""
+    if not valid:
+        raise ValueError(f"Invalid {what}: {value}")
+
+
+def _check_betas(betas) -> tuple:
+    for i, beta in enumerate(betas):
+        _check(0.0 <= beta < 1.0, f"beta parameter at index {i}", beta)
+    return tuple(betas)
+
+
+def _implementation_options(**options) -> dict:
+    """PyTorch's ``foreach``, ``fused``, ``capturable`` and ``differentiable`` choose between
+    implementations of the *same* update (a loop per tensor, multi-tensor kernels, one
+    fused kernel, CUDA-graph-safe, or one autograd can differentiate through). fastnn has
+    one implementation, so they are accepted and kept in the groups (code written for
+    PyTorch runs unchanged, and state dicts have PyTorch's keys) but change nothing, except
+    ``differentiable=True``: fastnn updates the arrays outside the graph, so it refuses
+    rather than silently not differentiating. PyTorch's own consistency check is kept."""
+    if options.get("differentiable"):
+        raise NotImplementedError("differentiable=True is not supported: fastnn's optimizers update the "
+                                  "parameters' arrays in place, outside the autograd graph")
+    if options.get("fused") and options.get("foreach"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    return options
+
+
+def _next_step(state: dict, param, *buffers: str, **initial) -> int:
+    """Count one more step of a parameter and return it (1 on the first step). On the first
+    step the state is created, as PyTorch does lazily: ``step = 0``, a zero array (of the
+    parameter's shape and dtype) per name in ``buffers``, and the ``initial`` values. A
+    false name is skipped, so an optional buffer reads ``amsgrad and "max_exp_avg_sq"``."""
+    if not state:
+        state["step"] = 0
+        state.update(initial)
+        for name in filter(None, buffers):
+            state[name] = np.zeros_like(param)
+    state["step"] += 1
+    return state["step"]
+
+
 class Optimizer:
     """Subclasses define ``__init__`` (calling ``super().__init__(params, defaults)``) and
     ``_update(group)``, which updates the parameters of one group in place."""
@@ -180,6 +223,8 @@ class Optimizer:
         new_groups = []
         for g, s in zip(self.param_groups, saved_groups):
             group = {k: copy.deepcopy(_plain(v, g.get(k))) for k, v in s.items() if k != "params"}
+            for name, default in self.defaults.items():   # options newer than the checkpoint (as
+                group.setdefault(name, default)            # PyTorch's __setstate__ fills them in)
             group["params"] = g["params"]
             new_groups.append(group)
         self.state = new_state

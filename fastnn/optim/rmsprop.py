@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check, _implementation_options, _next_step
 
 
 class RMSprop(Optimizer):
@@ -21,33 +21,24 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
-                 momentum: float = 0, centered: bool = False, *, maximize: bool = False):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if alpha < 0.0:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+                 momentum: float = 0, centered: bool = False, capturable: bool = False, foreach=None,
+                 maximize: bool = False, differentiable: bool = False):
+        _check(0.0 <= lr, "learning rate", lr)
+        _check(0.0 <= eps, "epsilon value", eps)
+        _check(0.0 <= momentum, "momentum value", momentum)
+        _check(0.0 <= weight_decay, "weight_decay value", weight_decay)
+        _check(0.0 <= alpha, "alpha value", alpha)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, maximize=maximize)
+                        weight_decay=weight_decay, maximize=maximize,
+                        **_implementation_options(capturable=capturable, foreach=foreach,
+                                                  differentiable=differentiable))
         super().__init__(params, defaults)
 
     def _update(self, group):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         weight_decay, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
         for param, grad, state in self._params_with_grad(group):
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = np.zeros_like(param)
-                if momentum > 0:
-                    state["momentum_buffer"] = np.zeros_like(param)
-                if centered:
-                    state["grad_avg"] = np.zeros_like(param)
-            state["step"] += 1
+            _next_step(state, param, "square_avg", momentum > 0 and "momentum_buffer", centered and "grad_avg")
             if weight_decay != 0:
                 grad = grad + weight_decay * param
             square_avg = state["square_avg"]

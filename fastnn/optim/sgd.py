@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check, _implementation_options
 
 
 class SGD(Optimizer):
@@ -13,21 +13,21 @@ class SGD(Optimizer):
         g = g + momentum * b if nesterov else b
         θ = θ - lr * g
 
-    State per parameter: ``momentum_buffer`` (when momentum != 0).
+    State per parameter: ``momentum_buffer`` (when momentum != 0). The first step starts the
+    buffer at g itself (no dampening), which is why the buffer is created lazily.
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
+                 differentiable: bool = False, fused=None):
+        _check(lr >= 0.0, "learning rate", lr)
+        _check(momentum >= 0.0, "momentum value", momentum)
+        _check(weight_decay >= 0.0, "weight_decay value", weight_decay)
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize,
+                        **_implementation_options(foreach=foreach, differentiable=differentiable, fused=fused))
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
     def _update(self, group):
