@@ -13,3 +13,6 @@ from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub
 from .pointwise import Abs, Cast, Clamp, Exp, Log, PointwiseMethods, Sqrt
 from .reduction import MaxMin, MaxResult, Mean, MinResult, ReductionMethods, Sum, Var
 from .shape import Cat, GetItem, Permute, Reshape, ShapeMethods, Stack, Where
+from .linalg import Einsum, LinalgMethods, einsum, tensordot
+from . import return_types
+from .functions import TOP_LEVEL
