@@ -476,6 +476,8 @@ class LinalgMethods:
         """Sum of the main diagonal of a matrix (int gives int64, as PyTorch)."""
         if self.ndim != 2:
             raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        if self.dtype.kind == "b":
+            raise NotImplementedError('"trace" is not implemented for Bool tensors')
         return self.diagonal().sum()
 
     def diagonal(self, offset=0, dim1=0, dim2=1):

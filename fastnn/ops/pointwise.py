@@ -228,6 +228,9 @@ def unary(name, x, *params):
             raise _not_implemented(name, dtype)
     elif kind == "float_only" and dtype.kind != "f":
         raise _not_implemented(name, dtype)
+    elif kind == "sign" and dtype.kind == "b":       # the sign of a bool is itself
+        from ..tensor import Tensor
+        return Tensor._wrap(x.data.copy())
     return cls.apply(x, *params)
 
 

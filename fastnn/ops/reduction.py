@@ -390,6 +390,11 @@ def _float_input(x, fn, dtype=None, message=None):
     return x
 
 
+def _no_bool(x, fn):
+    if x.dtype.kind == "b":
+        raise NotImplementedError(f'"{fn}" is not implemented for Bool tensors')
+
+
 def _keep(keepdim, keepdims):
     return keepdim if keepdims is None else keepdims
 
@@ -624,6 +629,8 @@ class ReductionMethods:
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         """The ``k`` largest (or smallest) elements along ``dim`` and their indices, largest first."""
+        if self.dtype.kind == "b":
+            raise RuntimeError("topk does not support bool dtypes on CPU")
         x, d, was0d = _pick_dim(self, dim, "topk")
         n = x.shape[d]
         if not isinstance(k, numbers.Integral) or not 0 <= k <= n:
@@ -634,6 +641,7 @@ class ReductionMethods:
 
     def kthvalue(self, k, dim=-1, keepdim=False):
         """The k-th smallest element (1-based) along ``dim`` and its index."""
+        _no_bool(self, "kthvalue")
         x, d, was0d = _pick_dim(self, dim, "kthvalue")
         n = x.shape[d]
         if not isinstance(k, numbers.Integral) or not 1 <= k <= n:
@@ -644,8 +652,11 @@ class ReductionMethods:
     def median(self, dim=None, keepdim=False):
         """``x.median()``: the lower of the two middle values (no averaging, as PyTorch);
         ``x.median(dim)``: (values, indices)."""
+        _no_bool(self, "median")
         if dim is None:
-            _empty_check(self, None, "median")
+            if self.numel() == 0:
+                fill = np.nan if self.dtype.kind == "f" else np.iinfo(self.data.dtype).min
+                return _tensor()._wrap(np.asarray(fill, self.data.dtype))
             flat = self.reshape(-1)
             order = np.sort(flat.data)
             value = order[(flat.numel() - 1) // 2]
@@ -664,6 +675,7 @@ class ReductionMethods:
         return return_types.median(*_finish(was0d, *_take(x, index, d, keepdim), keepdim))
 
     def nanmedian(self, dim=None, keepdim=False):
+        _no_bool(self, "nanmedian")
         if dim is None:
             flat = self.reshape(-1)
             data = flat.data[~np.isnan(flat.data)] if flat.dtype.kind == "f" else flat.data

@@ -727,10 +727,10 @@ class ShapeMethods:
 
     def flip(self, *dims):
         dims = _sizes(dims, "flip")
-        axes = wrap_dims(dims, self.ndim)
-        if len(axes) != len(dims):
-            raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
-        return Flip.apply(self, dims=axes) if axes else self
+        axes = [wrap_dim(d, self.ndim) for d in dims]
+        if len(set(axes)) != len(axes):
+            raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
+        return Flip.apply(self, dims=tuple(axes)) if axes and self.ndim else self
 
     def fliplr(self):
         if self.ndim < 2:
@@ -754,9 +754,9 @@ class ShapeMethods:
         dims = _sizes((dims,), "roll") if not isinstance(dims, numbers.Integral) else (int(dims),)
         if len(shifts) != len(dims):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
-        dims = tuple(wrap_dim(d, self.ndim) for d in dims)
         if self.ndim == 0:
-            return self
+            raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+        dims = tuple(wrap_dim(d, self.ndim) for d in dims)
         return Roll.apply(self, shifts=shifts, dims=dims)
 
     def rot90(self, k=1, dims=(0, 1)):
@@ -889,6 +889,8 @@ class ShapeMethods:
         size = self.shape[d] if self.ndim else 1
         _check_bounds(idx, size, d, "index_select")
         if self.ndim == 0:
+            if idx.size != 1:
+                raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
             return IndexSelect.apply(self.reshape(1), index=idx.reshape(-1) % 1, axis=0).reshape(())
         return IndexSelect.apply(self, index=idx.reshape(-1) % size, axis=d)
 
