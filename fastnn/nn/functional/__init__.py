@@ -1,0 +1,23 @@
+"""Differentiable neural-network operations (``import fastnn.nn.functional as F``), a module
+per family: linear, conv, pool, activation, loss, norm, dropout.
+
+Each heavy op is a :class:`~fastnn.autograd.ArrayFunction` whose forward and backward call
+the *active backend's* kernels (``fastnn.backends.get()``, resolved once per forward and
+remembered for the backward); each family's file opens with its kernel-backed Function and
+its public function, PyTorch's argument handling below. The activations that Tensor methods
+share live in the core, :mod:`fastnn.ops.activation`. Names, argument orders and defaults
+are PyTorch's. Light ops (mse_loss, l1_loss...) are compositions of Tensor operations.
+"""
+from .activation import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .conv import conv2d
+from .dropout import dropout
+from .linear import linear
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
+                   nll_loss)
+from .norm import batch_norm
+from .pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
+
+__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+           "relu", "leaky_relu", "elu",
+           "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "batch_norm"]

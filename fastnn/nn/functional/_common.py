@@ -1,0 +1,26 @@
+"""Helpers every family of ``nn.functional`` shares: argument coercion and loss reduction."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...tensor import Tensor
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _tensor(x, name="input") -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor(x)
+    raise TypeError(f"{name} must be a fastnn.Tensor, got {type(x).__name__}")
+
+
+def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
