@@ -11,28 +11,70 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from numpy import float32, float64, int64, uint8  # noqa: F401  (dtype names as in PyTorch)
-from numpy import bool_ as bool  # noqa: A001
+import importlib as _importlib
 
 from . import _malloc
 from . import backends
-from .autograd import ArrayFunction, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import types as _types
+from .autograd import ArrayFunction, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backends import available as available_backends
 from .backends import get_num_threads, set_backend, set_num_threads, use_backend
 from .gradcheck import GradcheckError, gradcheck
-from .random import get_rng_state, manual_seed, set_rng_state
-from .tensor import (Tensor, arange, cat, empty, eye, full, full_like, linspace, ones, ones_like, rand, randint,
-                     randn, randn_like, randperm, stack, tensor, where, zeros, zeros_like)
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .tensor import Tensor
+from .types import Size, device, dtype
+from .types import (bool, complex64, complex128, float16, float32, float64, int8, int16, int32,  # noqa: A004
+                    int64, uint8)
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
+                       is_tensor, linspace, logspace, multinomial, normal, numel, ones, ones_like, rand, rand_like,
+                       randint, randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from ._tensor_str import get_printoptions, printoptions, set_printoptions
+from . import _functions
+from . import ops as _ops
+from .ops import return_types
+from . import autograd, cuda, accelerator  # noqa: E402
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
-__all__ = ["Tensor", "tensor", "zeros", "ones", "full", "empty", "randn", "rand", "randint", "randperm", "arange",
-           "linspace", "eye", "zeros_like", "ones_like", "full_like", "randn_like", "cat", "stack", "where",
-           "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Function", "gradcheck",
-           "GradcheckError", "manual_seed", "get_rng_state", "set_rng_state", "backends", "set_backend",
-           "use_backend", "available_backends", "set_num_threads", "get_num_threads", "nn",
-           "float32", "float64", "int64", "uint8", "bool"]
-__all__ += ["optim", "save", "load"]
+# PyTorch's aliases: fastnn.float is float32, fastnn.long is int64 ...
+float, double, half, long, int, short, cfloat, cdouble = (  # noqa: A001
+    _types.ALIASES[n] for n in ("float", "double", "half", "long", "int", "short", "cfloat", "cdouble"))
+_FUNCTION_NAMES = _functions.export(globals())
+# the functions that are not a method's twin (cat, stack, einsum, meshgrid ...), unless made above
+_PLAIN_NAMES = [name for name in _ops.TOP_LEVEL if name not in globals()]
+globals().update({name: _ops.TOP_LEVEL[name] for name in _PLAIN_NAMES})
+
+__all__ = ["Tensor", "Size", "device", "dtype", "Generator", "ArrayFunction", "tensor", "as_tensor", "from_numpy",
+           "is_tensor", "numel", "zeros", "ones", "full", "empty", "eye", "arange", "linspace", "logspace", "rand",
+           "randn", "randint", "randperm", "normal", "bernoulli", "multinomial", "zeros_like", "ones_like",
+           "empty_like", "full_like", "rand_like", "randn_like", "randint_like", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
+           "GradcheckError", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "backends",
+           "set_backend", "use_backend", "available_backends", "set_num_threads", "get_num_threads",
+           "set_printoptions", "get_printoptions", "printoptions", "return_types", "autograd", "cuda", "accelerator",
+           "nn", "optim", "save", "load", "utils", "data", "vision",
+           "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "complex64",
+           "complex128", "float", "double", "half", "long", "int", "short", "cfloat", "cdouble"]
+__all__ += _FUNCTION_NAMES + _PLAIN_NAMES
+
+_LAZY_SUBMODULES = ("utils", "data", "vision", "distributed", "models")
+
+
+def __getattr__(name):
+    """``fastnn.utils``, ``fastnn.data``, ``fastnn.vision`` are imported on first use, so that
+    ``import fastnn`` stays quick."""
+    if name in _LAZY_SUBMODULES:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+
+
+def is_floating_point(input) -> "bool":
+    return input.is_floating_point()
+
+
+def get_default_dtype():
+    """float32: fastnn's default floating point type (it cannot be changed)."""
+    return float32
+
 
 _malloc.keep_freed_memory()

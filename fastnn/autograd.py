@@ -1,7 +1,7 @@
-"""Reverse-mode automatic differentiation: ``Function``, the graph it records, and the
-``backward`` engine.
+"""Reverse-mode automatic differentiation: ``ArrayFunction``, the graph it records, the
+``backward`` engine, and ``Function`` for your own operations.
 
-Every differentiable operation is a subclass of :class:`Function` with two static
+Every operation of the core is a subclass of :class:`ArrayFunction` with two static
 methods side by side::
 
     class Mul(ArrayFunction):
@@ -25,6 +25,13 @@ Tensor hooks (``Tensor.register_hook``) run when a tensor's gradient is complete
 result, just before its node's ``backward`` (the hooks are kept on the node, as PyTorch
 keeps them on ``grad_fn``); for a leaf, once every node that feeds it has run, just
 before the sum is accumulated into ``.grad``. A hook may return a replacement gradient.
+
+In-place changes are safe: every tensor has a :class:`Version` counter (shared with its
+views) that each in-place write increments; a node remembers the counter of every input or
+output whose array it saved, and its backward refuses to run on changed values.
+
+:class:`Function` is PyTorch's ``torch.autograd.Function``: Tensors in ``forward`` and
+``backward``, ``ctx.save_for_backward``; it is how a learner writes an operation of their own.
 """
 from __future__ import annotations
 
@@ -92,14 +99,35 @@ class enable_grad(set_grad_enabled):
         return enable_grad()
 
 
+class Version:
+    """How many times a tensor's memory has been changed in place. Views share their base's
+    counter, so writing through a view counts as writing the base. A Function that saves an
+    input (or its output) for backward notes the counter's value; backward checks it is
+    unchanged, so a gradient is never computed from overwritten values (PyTorch's rule)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int = 0):
+        self.value = value
+
+
+def _modified_error(node_name: str, shape, dtype, found: int, expected: int) -> RuntimeError:
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"[fastnn.Tensor {list(shape)}, dtype {dtype}], which is used by {node_name}, is at version {found}; "
+        f"expected version {expected} instead. Hint: make a copy (x = x.clone()) before changing it in place, "
+        f"or change it out of place (x = x + 1).")
+
+
 class Context:
     """What a Function's forward leaves for its backward."""
 
-    __slots__ = ("saved_tensors", "needs_input_grad", "__dict__")
+    __slots__ = ("saved_tensors", "needs_input_grad", "saved_versions", "__dict__")
 
     def __init__(self, needs_input_grad=()):
         self.saved_tensors = ()
         self.needs_input_grad = needs_input_grad
+        self.saved_versions = ()    # (Version, value at save time, array) of saved inputs/outputs
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -107,7 +135,7 @@ class Context:
 
 class Node:
     """One recorded operation: the Function, its ctx and the input Tensors (None where an
-    input is not a Tensor or needs no gradient)."""
+    input is not a Tensor or needs no gradient). PyTorch calls it the ``grad_fn``."""
 
     __slots__ = ("function", "ctx", "inputs", "retained", "hooks", "__weakref__")
 
@@ -118,20 +146,59 @@ class Node:
         self.retained = None        # the output Tensor, when it asked for retain_grad()
         self.hooks = None           # {handle id: hook} of the output Tensor's register_hook()
 
-    @property
     def name(self) -> str:
-        return self.function.__name__ + "Backward"
+        """PyTorch's name of the backward of this operation, e.g. ``'MulBackward0'``."""
+        return self.function.backward_name()
 
     def __repr__(self):
-        return f"<{self.name}>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
     @property
     def next_functions(self):
-        return tuple(t.grad_fn for t in self.inputs if t is not None and t.grad_fn is not None)
+        """One ``(node, 0)`` pair per input, as PyTorch's: the input's ``grad_fn``, an
+        ``AccumulateGrad`` for a leaf that requires grad, or ``None``."""
+        return tuple((None if t is None else t.grad_fn if t.grad_fn is not None else AccumulateGrad(t), 0)
+                     for t in self.inputs)
+
+    def _check_saved_versions(self) -> None:
+        for version, expected, array in self.ctx.saved_versions:
+            if version.value != expected:
+                raise _modified_error(self.name(), array.shape, array.dtype, version.value, expected)
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: the step that adds into its ``.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+    next_functions = ()
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+
+def _root(array):
+    """The array that owns the memory of ``array`` (NumPy keeps views pointing at it)."""
+    base = array.base
+    return array if base is None else base
 
 
 class ArrayFunction:
-    """Base class of every differentiable operation (see the module docstring)."""
+    """Base class of the core's operations (see the module docstring): ``forward`` and
+    ``backward`` take and return NumPy arrays, which is what the kernel backends need.
+    (A user's own operation subclasses :class:`Function`, whose methods see Tensors.)"""
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -142,6 +209,11 @@ class ArrayFunction:
         raise NotImplementedError
 
     @classmethod
+    def backward_name(cls) -> str:
+        """``grad_fn.name()``: PyTorch's name where the class sets ``torch_name``."""
+        return getattr(cls, "torch_name", cls.__name__) + "Backward0"
+
+    @classmethod
     def apply(cls, *args, **kwargs):
         from .tensor import Tensor
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
@@ -150,11 +222,186 @@ class ArrayFunction:
         ctx = Context(needs)
         out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._wrap(out)
+        if isinstance(out, np.ndarray) and out.base is not None:
+            _share_version_with_base(result, out, args, arrays)
         if record:
+            if ctx.saved_tensors:
+                ctx.saved_versions = _saved_versions(ctx.saved_tensors, args, arrays, result)
             inputs = tuple(a if need else None for a, need in zip(args, needs))
             result._grad_fn = Node(cls, ctx, inputs)
             result._requires_grad = True
         return result
+
+
+def _share_version_with_base(result, out, args, arrays) -> None:
+    """A result that is a view of an input's memory shares that input's version counter."""
+    root = out.base
+    for a, arr in zip(args, arrays):
+        if a is not arr and isinstance(arr, np.ndarray) and (arr is root or arr.base is root):
+            result._version_counter = a._version_counter
+            return
+
+
+def _saved_versions(saved, args, arrays, result) -> tuple:
+    """(counter, value, array) for each saved array that is an input's or the output's data."""
+    noted = []
+    for s in saved:
+        if s is result.data:
+            noted.append((result._version_counter, result._version_counter.value, s))
+            continue
+        for a, arr in zip(args, arrays):
+            if s is arr and a is not arr:       # a Tensor's array, not a plain argument
+                noted.append((a._version_counter, a._version_counter.value, s))
+                break
+    return tuple(noted)
+
+
+# ------------------------------------------------------------------ Function, as PyTorch's
+
+class FunctionCtx:
+    """The ``ctx`` of a user's :class:`Function`: ``save_for_backward(*tensors)`` /
+    ``saved_tensors`` (checked against in-place changes, as in PyTorch), ``needs_input_grad``,
+    ``mark_non_differentiable``, ``set_materialize_grads``, and any attribute you set."""
+
+    def __init__(self, needs_input_grad, name="Function"):
+        self.needs_input_grad = needs_input_grad
+        self._name = name
+        self._saved = ()
+        self._non_differentiable = ()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors):
+        from .tensor import Tensor
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save tensors (or None), but argument {i} is "
+                                f"{type(t).__name__}; keep other values as attributes of ctx")
+        self._saved = tuple((t, None if t is None else t._version_counter.value) for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        for t, version in self._saved:
+            if t is not None and t._version_counter.value != version:
+                raise _modified_error(self._name, t.shape, t.dtype, t._version_counter.value, version)
+        return tuple(t for t, _ in self._saved)
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_differentiable = tensors
+
+    def mark_dirty(self, *tensors):
+        """Accepted for compatibility: a Function's in-place change of an input is seen by
+        the version counters anyway."""
+
+    def set_materialize_grads(self, value: bool):
+        self.materialize_grads = bool(value)
+
+
+class Function:
+    """A differentiable operation of your own, written as in PyTorch::
+
+        class MyExp(fastnn.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):                 # Tensors in, Tensor(s) out
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, grad_output):      # one gradient per output in,
+                (y,) = ctx.saved_tensors         # one per input of forward out
+                return grad_output * y
+
+        y = MyExp.apply(x)
+
+    ``forward`` runs without recording a graph (its own operations are not differentiated);
+    ``backward`` gets and returns Tensors, ``None`` for an input that needs no gradient. The
+    newer form, ``forward(*args)`` plus ``setup_context(ctx, inputs, output)``, works too. A
+    forward that returns several tensors gets one gradient per output in backward (a zero
+    tensor for an output that received none). fastnn runs ``backward`` once per output that
+    receives a gradient and adds the results, which is the same since backward is linear in
+    its gradients; so ``backward`` must not assume it runs once.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must implement forward(ctx, *inputs)")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must implement backward(ctx, *grad_outputs) "
+                                  "to be differentiated")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .tensor import Tensor
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx = FunctionCtx(needs, cls.__name__ + "Backward")
+        separate_setup = cls.setup_context is not Function.setup_context
+        with set_grad_enabled(False):
+            output = cls.forward(*args, **kwargs) if separate_setup else cls.forward(ctx, *args, **kwargs)
+            if separate_setup:
+                cls.setup_context(ctx, args, output)
+        outputs = output if isinstance(output, tuple) else (output,)
+        for i, o in enumerate(outputs):
+            if not isinstance(o, Tensor):
+                raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, "
+                                f"but output {i} is {type(o).__name__}")
+        if not (is_grad_enabled() and any(needs)):
+            return output
+        inputs = tuple(a if need else None for a, need in zip(args, needs))
+        wrapped = []
+        for i, o in enumerate(outputs):
+            if any(o is t for t in ctx._non_differentiable) or o.dtype.kind != "f":
+                wrapped.append(o.detach())
+                continue
+            adapter = _OutputOfFunction(cls, i, [(x.shape, x.data.dtype) for x in outputs])
+            result = Tensor._wrap(o.data)
+            result._version_counter = o._version_counter
+            result._grad_fn = Node(adapter, ctx, inputs)
+            result._requires_grad = True
+            wrapped.append(result)
+        return tuple(wrapped) if isinstance(output, tuple) else wrapped[0]
+
+
+class _OutputOfFunction:
+    """The backward of output ``index`` of a user Function: it calls the user's backward with
+    that output's gradient (zeros for the others) and hands arrays back to the engine."""
+
+    __slots__ = ("user", "index", "outputs")
+
+    def __init__(self, user, index, outputs):
+        self.user, self.index, self.outputs = user, index, outputs
+
+    def backward_name(self) -> str:
+        return self.user.__name__ + "Backward"
+
+    def backward(self, ctx, grad):
+        from .tensor import Tensor
+        grads = [Tensor._wrap(grad) if i == self.index
+                 else Tensor._wrap(np.zeros(shape, dtype)) if ctx.materialize_grads else None
+                 for i, (shape, dtype) in enumerate(self.outputs)]
+        with set_grad_enabled(False):
+            result = self.user.backward(ctx, *grads)
+        result = result if isinstance(result, tuple) else (result,)
+        if len(result) != len(ctx.needs_input_grad):
+            raise RuntimeError(f"function {self.user.__name__}Backward returned an incorrect number of gradients "
+                               f"(expected {len(ctx.needs_input_grad)}, got {len(result)})")
+        arrays = []
+        for i, (g, need) in enumerate(zip(result, ctx.needs_input_grad)):
+            if g is None or not need:
+                arrays.append(None)
+            elif isinstance(g, Tensor):
+                arrays.append(g.data)
+            else:
+                raise TypeError(f"{self.user.__name__}.backward must return Tensors or None, but gradient {i} is "
+                                f"{type(g).__name__}")
+        return tuple(arrays)
 
 
 _FREED = ("Trying to backward through the graph a second time (or to read saved values after they were "
@@ -241,7 +488,7 @@ def _input_grads(node: Node, grad: np.ndarray):
         if ig.dtype != t.dtype:         # a gradient has its input's dtype (a float64 constant in a
             ig = ig.astype(t.dtype)     # backward formula must not turn a float32 graph float64)
         if ig.shape != t.shape:
-            raise RuntimeError(f"{node.name} returned a gradient of shape {ig.shape} for an input of shape "
+            raise RuntimeError(f"{node.name()} returned a gradient of shape {ig.shape} for an input of shape "
                                f"{t.shape}")
         yield t, ig
 
@@ -249,6 +496,7 @@ def _input_grads(node: Node, grad: np.ndarray):
 def backward(tensor, grad=None, retain_graph: bool = False) -> None:
     """Accumulate d(tensor)/d(leaf) * grad into every leaf's ``.grad`` (PyTorch semantics)."""
     from .tensor import Tensor
+    from .types import Size
     if not tensor.requires_grad:
         raise RuntimeError("backward(): the tensor does not require grad and has no grad_fn; "
                            "did you create it under no_grad() or forget requires_grad=True?")
@@ -260,7 +508,8 @@ def backward(tensor, grad=None, retain_graph: bool = False) -> None:
     else:
         grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
         if grad.shape != tensor.shape:
-            raise RuntimeError(f"backward(): grad has shape {grad.shape} but the tensor has shape {tensor.shape}")
+            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {Size(grad.shape)} and output[0] has "
+                               f"a shape of {tensor.shape}.")
         grad = grad.astype(tensor.dtype, copy=False)
 
     if tensor.grad_fn is None:          # a leaf: its gradient with respect to itself
@@ -275,6 +524,8 @@ def backward(tensor, grad=None, retain_graph: bool = False) -> None:
         if g is not None:               # else no gradient flows here (e.g. a detached branch)
             if node.ctx is None:
                 raise RuntimeError(_FREED)
+            if node.ctx.__class__ is Context and node.ctx.saved_versions:
+                node._check_saved_versions()
             g = _run_hooks(node.hooks, g)
             if node.retained is not None:
                 _accumulate_leaf(node.retained, g)
@@ -289,5 +540,3 @@ def backward(tensor, grad=None, retain_graph: bool = False) -> None:
         for leaf in completed_leaves:
             if leaf in leaf_grads:
                 _accumulate_leaf(leaf, _run_hooks(leaf._backward_hooks, leaf_grads.pop(leaf)))
-
-Function = ArrayFunction   # replaced below by the Tensor-level Function (work in progress)

@@ -40,3 +40,62 @@ def set_rng_state(state: str) -> None:
     bit_generator = getattr(np.random, st["bit_generator"])()
     bit_generator.state = st
     _generator = np.random.Generator(bit_generator)
+
+
+class Generator:
+    """PyTorch's ``torch.Generator``: a random stream of its own, for code that passes
+    ``generator=`` (``random_split``, ``DataLoader``, ``randn``...)::
+
+        g = fastnn.Generator().manual_seed(0)
+
+    It wraps a NumPy ``Generator`` (``.rng``), which fastnn's functions draw from."""
+
+    def __init__(self, device="cpu"):
+        self._seed = int(np.random.SeedSequence().entropy % 2 ** 63)
+        self.rng = np.random.default_rng(self._seed)
+        self.device = device
+
+    def manual_seed(self, seed: int) -> "Generator":
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TypeError(f"manual_seed expected an int, got {seed!r}")
+        self._seed = int(seed)
+        self.rng = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        self.manual_seed(int(np.random.SeedSequence().entropy % 2 ** 63))
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> str:
+        return json.dumps(self.rng.bit_generator.state)
+
+    def set_state(self, state: str) -> "Generator":
+        self.rng.bit_generator.state = json.loads(state) if isinstance(state, str) else state
+        return self
+
+
+def resolve(generator_arg=None) -> np.random.Generator:
+    """The NumPy generator to draw from: a ``generator=`` argument (fastnn's or NumPy's), else
+    the global one."""
+    if generator_arg is None:
+        return _generator
+    if isinstance(generator_arg, Generator):
+        return generator_arg.rng
+    if isinstance(generator_arg, np.random.Generator):
+        return generator_arg
+    raise TypeError(f"generator must be a fastnn.Generator or a numpy Generator, got {type(generator_arg).__name__}")
+
+
+def seed() -> int:
+    """Seed the global generator from the operating system's entropy; returns the seed."""
+    s = int(np.random.SeedSequence().entropy % 2 ** 63)
+    manual_seed(s)
+    return s
+
+
+def initial_seed() -> int:
+    return int(_generator.bit_generator.seed_seq.entropy % 2 ** 63) if hasattr(
+        _generator.bit_generator, "seed_seq") else 0

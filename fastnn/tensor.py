@@ -9,14 +9,16 @@ that produced it. Every operation is a :class:`~fastnn.autograd.ArrayFunction` f
 from __future__ import annotations
 
 import numbers
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
 import numpy as np
 
 from . import ops
+from ._tensor_str import tensor_repr
+from .autograd import Version, is_grad_enabled
 from .autograd import backward as _run_backward
 from .hooks import RemovableHandle, add_hook
-from .random import generator
+from .types import CPU, Size, check_device, of_numpy, to_dtype
 
 float32, float64, int64, int32, uint8, bool_ = (np.dtype(t) for t in
                                                 (np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_))
@@ -28,7 +30,7 @@ def _as_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype), copy=None)
+        return np.array(data, dtype=to_dtype(dtype).dtype, copy=None)
     arr = np.asarray(data)
     if arr.dtype.kind == "f":
         # Python floats and lists of them default to float32 (as PyTorch); a NumPy float64
@@ -41,6 +43,18 @@ def _as_array(data, dtype=None) -> np.ndarray:
         return arr
     raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
 
+
+
+def as_tensor_arg(value, name: str) -> "Tensor":
+    """``value`` as a Tensor: a Tensor stays itself, numbers, lists and arrays are converted;
+    anything else is refused with an error that names the argument."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return Tensor(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a Tensor (or a number, list or array), got {type(value).__name__}: "
+                        f"{exc}") from None
 
 
 def _promote(a, b, true_divide=False):
@@ -63,35 +77,51 @@ def _promote(a, b, true_divide=False):
     return a, b
 
 
-class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
+class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.LinalgMethods):
     """An n-dimensional array that can record the operations applied to it."""
 
     __array_priority__ = 1000       # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__      # == is elementwise, so hash by identity (as PyTorch does)
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data=None, *sizes, requires_grad: bool = False, dtype=None, device=None):
+        check_device(device)
+        if data is None:            # Tensor(): an empty float tensor, as torch.Tensor()
+            data = np.empty(0, np.float32)
+        if sizes:                   # the legacy constructor Tensor(2, 3): an uninitialised float tensor
+            shape = (data, *sizes)
+            if not all(type(s) is int for s in shape):
+                raise TypeError(f"Tensor(*sizes) takes ints, got {shape}")
+            data = np.empty(shape, np.float32 if dtype is None else to_dtype(dtype).dtype)
         self.data = _as_array(data, dtype)
         self.grad: Tensor | None = None
         self._grad_fn = None
         self._requires_grad = False
         self._backward_hooks = None     # a leaf's register_hook() hooks (a result keeps them on grad_fn)
+        self._version_counter = Version()
         if requires_grad:
             self.requires_grad = True
 
     @classmethod
     def _wrap(cls, array) -> "Tensor":
-        """A Tensor around an array a ArrayFunction produced (no conversion, no copy)."""
+        """A Tensor around an array an ArrayFunction produced (no conversion, no copy)."""
         t = cls.__new__(cls)
         t.data = np.asarray(array)
         t.grad, t._grad_fn, t._requires_grad, t._backward_hooks = None, None, False, None
+        t._version_counter = Version()
         return t
 
     # ------------------------------------------------------------ attributes
-    shape = property(lambda self: self.data.shape)
+    shape = property(lambda self: Size(self.data.shape))
     ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
+    dtype = property(lambda self: of_numpy(self.data.dtype))
+    device = property(lambda self: CPU)
+    is_cuda = False
+    is_cpu = True
+    is_sparse = False
+    is_quantized = False
     grad_fn = property(lambda self: self._grad_fn)
     is_leaf = property(lambda self: self._grad_fn is None)
+    _version = property(lambda self: self._version_counter.value)
 
     @property
     def requires_grad(self) -> bool:
@@ -100,9 +130,12 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if self._grad_fn is not None:
-            raise RuntimeError("requires_grad can only be changed on leaf tensors; use .detach() on a result")
-        if value and self.data.dtype.kind != "f":
-            raise RuntimeError(f"only floating point tensors can require gradients, this one is {self.dtype}")
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if value and self.data.dtype.kind not in "fc":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, this one is "
+                               f"{self.dtype}")
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -110,13 +143,42 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
         return self
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        if not -max(self.ndim, 1) <= dim < max(self.ndim, 1):
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-max(self.ndim, 1)}, "
+                             f"{max(self.ndim, 1) - 1}], but got {dim})")
+        return self.data.shape[dim] if self.ndim else 1
 
     def dim(self) -> int:
         return self.ndim
 
+    ndimension = dim
+
     def numel(self) -> int:
         return int(self.data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self.data.dtype.kind == "c"
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        """Strides in elements, as PyTorch counts them (NumPy counts bytes)."""
+        strides = tuple(st // self.data.itemsize for st in self.data.strides)
+        return strides if dim is None else strides[dim]
+
+    def data_ptr(self) -> int:
+        return self.data.ctypes.data
 
     def __len__(self):
         if self.ndim == 0:
@@ -124,32 +186,36 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
         return self.shape[0]
 
     def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
-        extra = ""
-        if self.dtype not in (float32, int64, bool_):
-            extra += f", dtype={self.dtype}"
-        if self._grad_fn is not None:
-            extra += f", grad_fn=<{self._grad_fn.name}>"
-        elif self._requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+        grad_fn = None if self._grad_fn is None else self._grad_fn.name()
+        return tensor_repr(self.data, dtype_name=repr(self.dtype),
+                           default_dtype=self.data.dtype in (float32, int64, bool_),
+                           requires_grad=self._requires_grad and grad_fn is None, grad_fn_name=grad_fn)
+
+    def __format__(self, spec):
+        if self.data.size == 1 and self.ndim == 0:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
 
     # ------------------------------------------------------------ conversion
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared memory, as in PyTorch)."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array (shared memory, as in PyTorch). Unlike PyTorch, a tensor that
+        requires grad gives its array too (PyTorch asks for ``x.detach().numpy()``, which
+        works here as well)."""
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.dtype:
+        if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
 
     def item(self):
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return self.data.reshape(()).item()
 
     def tolist(self):
@@ -163,48 +229,133 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
 
     def __bool__(self):
         if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor with shape {self.shape} is ambiguous")
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.data.reshape(()))
 
     def __index__(self):
-        if self.dtype.kind not in "iu" or self.data.size != 1:
-            raise TypeError("only integer tensors of one element can be converted to an index")
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph."""
-        return Tensor._wrap(self.data)
+        """The same data (and version counter), cut from the graph."""
+        t = Tensor._wrap(self.data)
+        t._version_counter = self._version_counter
+        return t
 
-    def clone(self) -> "Tensor":
-        return ops.Mul.apply(self, self.data.dtype.type(1)) if self.requires_grad else Tensor._wrap(self.data.copy())
+    def detach_(self) -> "Tensor":
+        if self._grad_fn is not None and self.data.base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn, self._requires_grad = None, False
+        return self
 
-    def to(self, dtype) -> "Tensor":
-        dtype = np.dtype(dtype)
-        if dtype == self.dtype:
-            return self
-        return ops.Cast.apply(self, dtype=dtype)
+    def clone(self, *, memory_format=None) -> "Tensor":
+        return ops.Clone.apply(self)
 
-    def float(self):
+    def contiguous(self, memory_format=None) -> "Tensor":
+        return self if self.data.flags.c_contiguous else self.clone()
+
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``: this tensor
+        itself when nothing changes (unless ``copy=True``), as in PyTorch."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) and ":" not in arg and arg.split(".")[-1] in _DTYPE_NAMES:
+                dtype = arg
+            elif isinstance(arg, (str,)) or type(arg).__name__ == "device":
+                device = arg
+            else:
+                dtype = arg
+        check_device(device)
+        out = self
+        if dtype is not None and to_dtype(dtype) != self.data.dtype:
+            out = ops.Cast.apply(self, dtype=to_dtype(dtype).dtype)
+        elif copy:
+            out = self.clone()
+        return out
+
+    def cpu(self, memory_format=None) -> "Tensor":
+        return self
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None) -> "Tensor":
+        check_device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
+
+    def type(self, dtype=None, non_blocking=False):
+        """``x.type()`` names the type as PyTorch does (``'fastnn.FloatTensor'``);
+        ``x.type(fastnn.float64)`` or ``x.type('torch.DoubleTensor')`` converts."""
+        if dtype is None:
+            return "fastnn." + _TYPE_NAMES.get(self.dtype, "Tensor")
+        if isinstance(dtype, str) and dtype.split(".")[-1] in _LEGACY_TYPES:
+            dtype = _LEGACY_TYPES[dtype.split(".")[-1]]
+        return self.to(dtype)
+
+    def type_as(self, other) -> "Tensor":
+        return self.to(other.dtype)
+
+    def float(self, memory_format=None):
         return self.to(np.float32)
 
-    def double(self):
+    def double(self, memory_format=None):
         return self.to(np.float64)
 
-    def long(self):
+    def half(self, memory_format=None):
+        return self.to(np.float16)
+
+    def long(self, memory_format=None):
         return self.to(np.int64)
 
+    def int(self, memory_format=None):
+        return self.to(np.int32)
+
+    def short(self, memory_format=None):
+        return self.to(np.int16)
+
+    def byte(self, memory_format=None):
+        return self.to(np.uint8)
+
+    def char(self, memory_format=None):
+        return self.to(np.int8)
+
+    def bool(self, memory_format=None):
+        return self.to(np.bool_)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return Tensor(np.array(_as_array(data, dtype or self.dtype), copy=True), requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return self.new_full(_sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return self.new_full(_sizes(size), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return self.new_full(_sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        check_device(device)
+        np_dtype = (self.dtype if dtype is None else to_dtype(dtype)).dtype
+        return Tensor(np.full(_sizes((size,)), fill_value, np_dtype), requires_grad=requires_grad)
+
     # ------------------------------------------------------------ autograd
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on."""
-        _run_backward(self, grad, retain_graph)
+        if create_graph:
+            raise NotImplementedError("fastnn does not differentiate through backward (create_graph=True): "
+                                      "its backward formulas run on NumPy arrays")
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...) is not supported; use fastnn.autograd.grad")
+        _run_backward(self, gradient, bool(retain_graph))
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if self._grad_fn is None:
             if not self._requires_grad:
-                raise RuntimeError("retain_grad() on a tensor that does not require grad")
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
         self._grad_fn.retained = self
+
+    retains_grad = property(lambda self: self._grad_fn is not None and self._grad_fn.retained is self)
 
     def register_hook(self, hook) -> RemovableHandle:
         """Call ``hook(grad)`` whenever backward has computed this tensor's gradient (complete:
@@ -216,7 +367,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
         node where backward meets this gradient, so (as in PyTorch) they keep working after
         the Python name of the tensor is gone."""
         if not self._requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that does not require gradient")
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is None:
             if self._backward_hooks is None:
                 self._backward_hooks = OrderedDict()
@@ -225,9 +376,119 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
             self._grad_fn.hooks = OrderedDict()
         return add_hook(self._grad_fn.hooks, hook)
 
-    def zero_(self) -> "Tensor":
-        self.data[...] = 0
+    # ------------------------------------------------------------ in place
+    def _inplace(self, compute) -> "Tensor":
+        """Make ``self`` hold ``compute(self)``, as PyTorch's in-place operations do.
+
+        Without a graph to record, the new values are written into this tensor's memory (its
+        views see them) and its version counter goes up, so a backward that saved the old
+        values refuses to run instead of returning a wrong gradient. When the result needs a
+        gradient, this tensor takes the result's array and its place in the graph; the old
+        array, which a backward may still need, is left untouched."""
+        grad_mode = is_grad_enabled()
+        if grad_mode and self._requires_grad and self._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        result = compute(self._alias() if grad_mode else self)
+        if grad_mode and result._requires_grad:
+            return self._rebind(result)
+        self._write(result.data)
         return self
+
+    def _alias(self) -> "Tensor":
+        """Another Tensor object for this tensor as it is now (its array, graph position,
+        counter): what an in-place operation's record takes as its input."""
+        t = Tensor._wrap(self.data)
+        t._grad_fn, t._requires_grad, t._version_counter = self._grad_fn, self._requires_grad, self._version_counter
+        return t
+
+    def _write(self, values: np.ndarray, index=Ellipsis) -> None:
+        if index is Ellipsis and values.shape != self.data.shape:
+            raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
+                               f"{list(np.broadcast_shapes(values.shape, self.data.shape))}")
+        if not np.can_cast(values.dtype, self.data.dtype, casting="same_kind"):
+            raise RuntimeError(f"result type {of_numpy(values.dtype)} can't be cast to the desired output type "
+                               f"{self.dtype}")
+        if not self.data.flags.writeable:
+            raise RuntimeError("unsupported operation: this tensor is a read-only (expanded) view: more than one "
+                               "element of it refers to a single memory location; clone() it first")
+        self.data[index] = values
+        self._version_counter.value += 1
+
+    def _rebind(self, result: "Tensor") -> "Tensor":
+        if result.data.dtype != self.data.dtype:
+            if not np.can_cast(result.data.dtype, self.data.dtype, casting="same_kind"):
+                raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output type "
+                                   f"{self.dtype}")
+            result = ops.Cast.apply(result, dtype=self.data.dtype)
+        if result.data.shape != self.data.shape:
+            raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
+                               f"{list(result.data.shape)}")
+        if self.data.base is not None and (self._grad_fn is None or any(
+                t is not None and _same_memory(t.data, self.data) for t in self._grad_fn.inputs)):
+            raise RuntimeError("fastnn does not support an in-place operation that needs a gradient on a view of "
+                               "another tensor (its base would not see the change); write it out of place "
+                               "(y = y + ...) or clone() the view first")
+        self.data, self._grad_fn, self._requires_grad = result.data, result._grad_fn, True
+        self._version_counter = Version(self._version_counter.value + 1)
+        return self
+
+    def __setitem__(self, index, value):
+        index = _array_index(index)
+        needs_graph = is_grad_enabled() and (self._requires_grad or isinstance(value, Tensor) and value._requires_grad)
+        if not needs_graph:
+            self._write(np.asarray(value.data if isinstance(value, Tensor) else value), index)
+            return
+        if self._requires_grad and self._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        value = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=self.data.dtype))
+        self._rebind(ops.SetItem.apply(self._alias(), value, index=index))
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    def fill_(self, value) -> "Tensor":
+        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+            return self._inplace(lambda t: ops.CopyInto.apply(t, value))
+        return self._inplace(lambda t: Tensor._wrap(np.full(t.data.shape, np.asarray(
+            value.data if isinstance(value, Tensor) else value), dtype=t.data.dtype)))
+
+    def copy_(self, src, non_blocking=False) -> "Tensor":
+        src = as_tensor_arg(src, "src")
+        try:
+            np.broadcast_to(src.data, self.data.shape)
+        except ValueError:
+            raise RuntimeError(f"copy_: the source of shape {list(src.shape)} cannot be broadcast to the "
+                               f"destination's shape {list(self.shape)}") from None
+        return self._inplace(lambda t: ops.CopyInto.apply(t, src))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> "Tensor":
+        from .random import generator as default
+        rng = generator or default()
+        return self._inplace(lambda t: Tensor._wrap(rng.uniform(a, b, t.data.shape).astype(t.data.dtype)))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> "Tensor":
+        from .random import generator as default
+        rng = generator or default()
+        return self._inplace(lambda t: Tensor._wrap((mean + std * rng.standard_normal(t.data.shape))
+                                                    .astype(t.data.dtype)))
+
+    def bernoulli_(self, p=0.5, *, generator=None) -> "Tensor":
+        from .random import generator as default
+        rng = generator or default()
+        p = p.data if isinstance(p, Tensor) else p
+        return self._inplace(lambda t: Tensor._wrap((rng.random(t.data.shape) < p).astype(t.data.dtype)))
+
+    def exponential_(self, lambd: float = 1.0, *, generator=None) -> "Tensor":
+        from .random import generator as default
+        rng = generator or default()
+        return self._inplace(lambda t: Tensor._wrap(rng.exponential(1 / lambd, t.data.shape).astype(t.data.dtype)))
+
+    def random_(self, from_=0, to=None, *, generator=None) -> "Tensor":
+        from .random import generator as default
+        rng = generator or default()
+        if to is None:
+            from_, to = 0, from_ if from_ else 2 ** 24
+        return self._inplace(lambda t: Tensor._wrap(rng.integers(from_, to, t.data.shape).astype(t.data.dtype)))
 
     # ------------------------------------------------------------ arithmetic
     def _operand(self, other):
@@ -282,9 +543,178 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
     def __pos__(self):
         return self
 
+    def __abs__(self):
+        return self.abs()
+
+    def __floordiv__(self, other):
+        return self.floor_divide(other)
+
+    def __rfloordiv__(self, other):
+        return self._operand_tensor(other).floor_divide(self)
+
+    def __mod__(self, other):
+        return self.remainder(other)
+
+    def __rmod__(self, other):
+        return self._operand_tensor(other).remainder(self)
+
+    def _operand_tensor(self, other) -> "Tensor":
+        other = self._operand(other)
+        return other if isinstance(other, Tensor) else Tensor(other)
+
+    # in-place operators: x += y changes x (see _inplace), so `w -= lr * w.grad` trains
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __ipow__(self, other):
+        return self.pow_(other)
+
+    def __imatmul__(self, other):
+        return self._inplace(lambda t: t @ other)
+
+    def __ifloordiv__(self, other):
+        return self._inplace(lambda t: t // other)
+
+    def __imod__(self, other):
+        return self._inplace(lambda t: t % other)
+
+    def __iand__(self, other):
+        return self._inplace(lambda t: t & other)
+
+    def __ior__(self, other):
+        return self._inplace(lambda t: t | other)
+
+    def __ixor__(self, other):
+        return self._inplace(lambda t: t ^ other)
+
+    # the named forms, with PyTorch's alpha= and rounding_mode=
+    def add(self, other, *, alpha=1):
+        return self + (other if alpha == 1 else self._operand_tensor(other) * alpha)
+
+    def sub(self, other, *, alpha=1):
+        return self - (other if alpha == 1 else self._operand_tensor(other) * alpha)
+
+    subtract = sub
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self.floor_divide(other)
+        if rounding_mode == "trunc":
+            out = self / other
+            return out.trunc() if self.dtype.kind == "f" or self._operand_tensor(other).dtype.kind == "f" \
+                else out.trunc().to(self.dtype)
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"'{rounding_mode}'")
+
+    divide = div
+    true_divide = __truediv__
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def add_(self, other, *, alpha=1):
+        return self._inplace(lambda t: t.add(other, alpha=alpha))
+
+    def sub_(self, other, *, alpha=1):
+        return self._inplace(lambda t: t.sub(other, alpha=alpha))
+
+    def mul_(self, other):
+        return self._inplace(lambda t: t * other)
+
+    def div_(self, other, *, rounding_mode=None):
+        return self._inplace(lambda t: t.div(other, rounding_mode=rounding_mode))
+
+    def pow_(self, exponent):
+        return self._inplace(lambda t: t ** exponent)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return self + value * tensor1 * tensor2
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return self + value * tensor1 / tensor2
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(lambda t: t.addcmul(tensor1, tensor2, value=value))
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(lambda t: t.addcdiv(tensor1, tensor2, value=value))
+
+    # ------------------------------------------------------------ comparison and logic
     def _compare(self, op, other):
         other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(op(self.data, other))
+        return Tensor._wrap(np.asarray(op(self.data, other)))
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
+
+    def equal(self, other) -> bool:
+        """True when both have the same shape and the same values."""
+        other = as_tensor_arg(other, "other")
+        return self.data.shape == other.data.shape and bool(np.array_equal(self.data, other.data))
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        other = as_tensor_arg(other, "other")
+        return Tensor._wrap(np.isclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+
+    def _logical(self, op, other):
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"bitwise/logical operators need bool or integer tensors, this one is {self.dtype}")
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(np.asarray(op(self.data, other)))
+
+    def __and__(self, other):
+        return self._logical(np.bitwise_and, other)
+
+    def __or__(self, other):
+        return self._logical(np.bitwise_or, other)
+
+    def __xor__(self, other):
+        return self._logical(np.bitwise_xor, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"~ needs a bool or integer tensor, this one is {self.dtype}")
+        return Tensor._wrap(np.invert(self.data))
+
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not = __and__, __or__, __xor__, __invert__
 
     def __eq__(self, other):
         return self._compare(np.equal, other)
@@ -306,141 +736,82 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods):
 
     # ------------------------------------------------------------ neural-network shortcuts
     def relu(self):
-        from .nn import functional as F
-        return F.relu(self)
+        return ops.activation.relu(self)
 
     def sigmoid(self):
-        from .nn import functional as F
-        return F.sigmoid(self)
+        return ops.activation.sigmoid(self)
 
     def tanh(self):
-        from .nn import functional as F
-        return F.tanh(self)
+        return ops.activation.tanh(self)
 
-    def softmax(self, dim: int = -1):
-        from .nn import functional as F
-        return F.softmax(self, dim)
+    def softmax(self, dim=None, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return ops.activation.softmax(x, dim)
 
-    def log_softmax(self, dim: int = -1):
-        from .nn import functional as F
-        return F.log_softmax(self, dim)
-
-
-# ------------------------------------------------------------------ construction
-
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (float32 for floats, int64 for ints)."""
-    t = Tensor(np.array(_as_array(data, dtype), copy=True), requires_grad=requires_grad)
-    return t
+    def log_softmax(self, dim=None, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return ops.activation.log_softmax(x, dim)
 
 
-def _size(size):
-    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+# names of dtypes that .to("float64") accepts as a dtype rather than a device
+_DTYPE_NAMES = {"float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "float",
+                "double", "half", "long", "int", "short"}
+# PyTorch's legacy tensor type names: x.type() and x.type("torch.DoubleTensor")
+_LEGACY_TYPES = {"FloatTensor": np.float32, "DoubleTensor": np.float64, "HalfTensor": np.float16,
+                 "LongTensor": np.int64, "IntTensor": np.int32, "ShortTensor": np.int16, "CharTensor": np.int8,
+                 "ByteTensor": np.uint8, "BoolTensor": np.bool_}
+_TYPE_NAMES = {np.dtype(v): k for k, v in _LEGACY_TYPES.items()}
 
 
-def _float(dtype):
-    return np.dtype(np.float32 if dtype is None else dtype)
+def _sizes(size) -> tuple:
+    """``(2, 3)``, ``((2, 3),)`` or ``(Size([2, 3]),)`` -> ``(2, 3)``: the ways torch takes a shape."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = s.item()
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__} in {tuple(size)}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(int(s))
+    return tuple(out)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
-    return Tensor(np.zeros(_size(size), _float(dtype)), requires_grad=requires_grad)
+def _array_index(index):
+    """An index with its Tensors (masks, integer tensors) replaced by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
+    return index
 
 
-def ones(*size, dtype=None, requires_grad=False):
-    return Tensor(np.ones(_size(size), _float(dtype)), requires_grad=requires_grad)
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    return (a if a.base is None else a.base) is (b if b.base is None else b.base)
 
 
-def empty(*size, dtype=None, requires_grad=False):
-    return Tensor(np.empty(_size(size), _float(dtype)), requires_grad=requires_grad)
+# x.exp_(), x.clamp_(0, 1)...: each in-place form computes its out-of-place twin and writes it back
+_INPLACE_FORMS = ("abs", "neg", "exp", "exp2", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "square",
+                  "reciprocal", "sign", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+                  "sigmoid", "relu", "erf", "erfc", "floor", "ceil", "round", "trunc", "frac", "clamp", "clip",
+                  "clamp_min", "clamp_max", "lerp", "maximum", "minimum", "fmod", "remainder", "floor_divide",
+                  "masked_fill", "masked_scatter", "index_fill", "index_add", "index_copy", "scatter", "scatter_add",
+                  "fill_diagonal", "tril", "triu", "nan_to_num", "logical_not", "logical_and", "logical_or",
+                  "logical_xor", "atan2", "hypot", "xlogy", "logit", "eq", "ne", "lt", "le", "gt", "ge")
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
-    """Like PyTorch, the dtype follows ``fill_value`` when not given: bool, int64 or float32."""
-    size = (size,) if isinstance(size, numbers.Integral) else tuple(size)
-    if dtype is None:
-        dtype = _as_array(fill_value).dtype
-    return Tensor(np.full(size, fill_value, np.dtype(dtype)), requires_grad=requires_grad)
+def _inplace_form(name):
+    def method(self, *args, **kwargs):
+        return self._inplace(lambda t: getattr(t, name)(*args, **kwargs))
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place :meth:`{name}` (see ``Tensor._inplace``)."
+    return method
 
 
-def randn(*size, dtype=None, requires_grad=False):
-    return Tensor(generator().standard_normal(_size(size)).astype(_float(dtype)), requires_grad=requires_grad)
-
-
-def rand(*size, dtype=None, requires_grad=False):
-    return Tensor(generator().random(_size(size)).astype(_float(dtype)), requires_grad=requires_grad)
-
-
-def randint(low, high, size, dtype=None):
-    return Tensor(generator().integers(low, high, size=tuple(size)).astype(dtype or np.int64))
-
-
-def randperm(n):
-    return Tensor(generator().permutation(n).astype(np.int64))
-
-
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
-    """Integers give int64 (as PyTorch), any float argument gives float32."""
-    if end is None:
-        start, end = 0, start
-    if dtype is None:
-        ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-        dtype = np.int64 if ints else np.float32
-    return Tensor(np.arange(start, end, step).astype(dtype), requires_grad=requires_grad)
-
-
-def linspace(start, end, steps, dtype=None):
-    return Tensor(np.linspace(start, end, steps).astype(_float(dtype)))
-
-
-def eye(n, m=None, dtype=None):
-    return Tensor(np.eye(n, m, dtype=_float(dtype)))
-
-
-def zeros_like(t, dtype=None, requires_grad=False):
-    return Tensor(np.zeros_like(np.asarray(t), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones_like(t, dtype=None, requires_grad=False):
-    return Tensor(np.ones_like(np.asarray(t), dtype=dtype), requires_grad=requires_grad)
-
-
-def full_like(t, fill_value, dtype=None, requires_grad=False):
-    return Tensor(np.full_like(np.asarray(t), fill_value, dtype=dtype), requires_grad=requires_grad)
-
-
-def randn_like(t, dtype=None):
-    arr = np.asarray(t)
-    return Tensor(generator().standard_normal(arr.shape).astype(dtype or arr.dtype))
-
-
-def _tensors(seq, what):
-    seq = list(seq)
-    if not seq:
-        raise ValueError(f"{what}() needs a non-empty sequence of tensors")
-    return [t if isinstance(t, Tensor) else Tensor(t) for t in seq]
-
-
-def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension."""
-    tensors = _tensors(tensors, "cat")
-    ref = tensors[0].shape
-    for i, t in enumerate(tensors):
-        if t.ndim != len(ref) or any(a != b for d, (a, b) in enumerate(zip(t.shape, ref)) if d != dim % len(ref)):
-            raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match {ref} outside dim {dim}")
-    return ops.Cat.apply(*tensors, dim=dim)
-
-
-def stack(tensors, dim: int = 0) -> Tensor:
-    """Join tensors of one shape along a new dimension."""
-    tensors = _tensors(tensors, "stack")
-    for i, t in enumerate(tensors):
-        if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {tensors[0].shape}")
-    return ops.Stack.apply(*tensors, dim=dim)
-
-
-def where(condition, a, b) -> Tensor:
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
-    return ops.Where.apply(cond.astype(bool), a, b)
+for _name in _INPLACE_FORMS:
+    if hasattr(Tensor, _name) and not hasattr(Tensor, _name + "_"):
+        setattr(Tensor, _name + "_", _inplace_form(_name))

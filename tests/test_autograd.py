@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import Function, GradcheckError, gradcheck
+from fastnn import GradcheckError, gradcheck
+from fastnn.autograd import Function
 
 
 def leaf(values, dtype=fastnn.float32):
@@ -241,7 +242,7 @@ def test_backward_on_non_scalar_without_grad_raises():
 
 def test_backward_with_wrong_grad_shape_raises():
     x = leaf([1.0, 2.0])
-    with pytest.raises(RuntimeError, match=r"shape \(3,\).*\(2,\)"):
+    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of fastnn.Size\(\[3\]\) and output\[0\] has a shape of fastnn.Size\(\[2\]\)"):
         (x * 2).backward(fastnn.ones(3))
 
 
@@ -281,8 +282,8 @@ def test_custom_function():
     a = leaf([1.0, 2.0])
     b = fastnn.tensor([3.0, 4.0])
     y = ScaledCube.apply(a, b, s=0.5)
-    assert y.grad_fn is not None and "ScaledCube" in y.grad_fn.name
-    np.testing.assert_allclose(y.numpy(), [1.5, 16.0])
+    assert y.grad_fn is not None and y.grad_fn.name() == "ScaledCubeBackward"
+    np.testing.assert_allclose(y.detach().numpy(), [1.5, 16.0])
     y.sum().backward()
     assert ScaledCube.seen_needs == (True, False)
     np.testing.assert_allclose(a.grad.numpy(), [4.5, 24.0])
@@ -346,7 +347,7 @@ def test_gradcheck_fails_on_missing_factor():
     class HalfExp(Function):
         @staticmethod
         def forward(ctx, a):
-            out = np.exp(a)
+            out = a.exp()
             ctx.save_for_backward(out)
             return out
 

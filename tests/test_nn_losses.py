@@ -117,8 +117,8 @@ def _node_names(tensor):
         if node is None or node in seen:
             continue
         seen.add(node)
-        names.add(node.name)
-        stack.extend(node.next_functions)
+        names.add(node.name())
+        stack.extend(fn for fn, _ in node.next_functions)
     return names
 
 
@@ -129,17 +129,17 @@ def test_class_index_cases_use_the_fused_kernel_where_it_applies(options, fused)
     options = {k: fastnn.tensor(v) if isinstance(v, np.ndarray) else v for k, v in options.items()}
     x = fastnn.randn(5, 4, requires_grad=True)
     names = _node_names(nn.functional.cross_entropy(x, fastnn.tensor([0, 1, 2, 3, 1]), **options))
-    assert ("_SoftmaxCrossEntropyBackward" in names) is fused
-    assert ("LogSoftmaxBackward" in names) is not fused
+    assert ("_SoftmaxCrossEntropyBackward0" in names) is fused
+    assert ("LogSoftmaxBackward0" in names) is not fused
 
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda F: F.cross_entropy(fastnn.randn(2, 3), fastnn.rand(2, 4)), ValueError,
-     r"input's shape \(2, 3\), got target shape \(2, 4\)"),
+     r"input's shape fastnn.Size\(\[2, 3\]\), got target shape fastnn.Size\(\[2, 4\]\)"),
     (lambda F: F.cross_entropy(fastnn.randn(2, 3), fastnn.rand(2)), TypeError,
-     r"input's shape \(2, 3\), got target shape \(2,\)"),
+     r"input's shape fastnn.Size\(\[2, 3\]\), got target shape fastnn.Size\(\[2\]\)"),
     (lambda F: F.cross_entropy(fastnn.randn(2, 3), fastnn.tensor([[0, 1, 2], [2, 1, 0]])), TypeError,
-     r"input's shape \(2, 3\) holds class probabilities and must be floating point, got dtype int64"),
+     r"input's shape fastnn.Size\(\[2, 3\]\) holds class probabilities and must be floating point, got dtype fastnn.int64"),
     (lambda F: F.cross_entropy(fastnn.randn(2, 3), fastnn.rand(2, 3), ignore_index=0), ValueError,
      "ignore_index is not supported for probability"),
     (lambda F: F.cross_entropy(fastnn.randn(2, 3), fastnn.rand(2, 3), weight=fastnn.ones(4)), ValueError,

@@ -22,7 +22,9 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, cat, stack, zeros
+from ..creation import zeros
+from ..ops.shape import cat, stack
+from ..tensor import Tensor
 from . import functional as F
 from . import init
 from ._utils import factory_dtype

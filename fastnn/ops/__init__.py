@@ -16,3 +16,4 @@ from .shape import Cat, GetItem, Permute, Reshape, ShapeMethods, Stack, Where
 from .linalg import Einsum, LinalgMethods, einsum, tensordot
 from . import return_types
 from .functions import TOP_LEVEL
+from .assign import Clone, CopyInto, SetItem
