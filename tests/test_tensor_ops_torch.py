@@ -936,3 +936,50 @@ def test_bad_arguments_raise_like_torch(call, exc, match, torch):
 def test_reshape_error_is_also_a_value_error():
     with pytest.raises(ValueError):
         fastnn.zeros(2, 3).reshape(5)
+
+
+# =========================================================================== random shapes (hypothesis)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import mutually_broadcastable_shapes  # noqa: E402
+
+RANDOM_BINARY = ["maximum", "minimum", "atan2", "hypot", "fmod", "remainder", "xlogy", "lerp_scalar",
+                 "clamp_tensor_min", "add_alpha", "copysign", "fmax"]
+RANDOM_REDUCTIONS = {
+    "sum": lambda L, x, d, k: x.sum(d, keepdim=k), "mean": lambda L, x, d, k: x.mean(d, keepdim=k),
+    "var": lambda L, x, d, k: x.var(d, keepdim=k), "std0": lambda L, x, d, k: x.std(d, keepdim=k, correction=0),
+    "amax": lambda L, x, d, k: x.amax(d, keepdim=k), "logsumexp": lambda L, x, d, k: x.logsumexp(d, keepdim=k),
+    "norm": lambda L, x, d, k: x.norm(dim=d, keepdim=k), "norm3": lambda L, x, d, k: x.norm(3, d, keepdim=k),
+    "nansum": lambda L, x, d, k: x.nansum(d, keepdim=k), "count_nonzero": lambda L, x, d, k: L.count_nonzero(x, d),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4),
+       name=st.sampled_from(RANDOM_BINARY), layout=st.sampled_from(["contiguous", "transposed", "strided"]),
+       seed=st.integers(0, 2 ** 31 - 1))
+def test_random_broadcast_shapes(shapes, name, layout, seed):
+    torch = pytest.importorskip("torch")
+    op_ = OPS_BY_NAME[name]
+    rng = _rng(seed)
+    a, b = (rng.standard_normal(s) for s in shapes.input_shapes)
+    if name in ("fmod", "remainder"):
+        b = np.where(np.abs(b) < 0.3, 1.0, b)
+    _compare(op_, (a, b), layout, np.float64, seed, torch)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=4), data=st.data(),
+       name=st.sampled_from(list(RANDOM_REDUCTIONS)), layout=st.sampled_from(["contiguous", "transposed", "strided"]),
+       keepdim=st.booleans(), seed=st.integers(0, 2 ** 31 - 1))
+def test_random_reduction_dims(shape, data, name, layout, keepdim, seed):
+    torch = pytest.importorskip("torch")
+    ndim = len(shape)
+    dims = data.draw(st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim,
+                              unique_by=lambda d: d % ndim))
+    dim = dims[0] if len(dims) == 1 and data.draw(st.booleans()) else tuple(dims)
+    fn = RANDOM_REDUCTIONS[name]
+    op_ = Op(f"{name}(dim={dim}, keepdim={keepdim})", lambda L, x: fn(L, x, dim, keepdim), None,
+             grad=name != "count_nonzero", rtol=1e-5)
+    _compare(op_, (_rng(seed).standard_normal(shape),), layout, np.float64, seed, torch)
