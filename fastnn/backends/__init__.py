@@ -21,6 +21,7 @@ import importlib
 import importlib.util
 import os
 import threading
+import types
 
 from .contract import KERNEL_FAMILIES, KERNELS, Backend, ContractError
 
@@ -135,6 +136,13 @@ def use_backend(name: str):
 
 
 from .threads import get_num_threads, set_num_threads  # noqa: E402  (needs the registry above)
+
+
+# PyTorch's torch.backends flags that course code sets or asks about: fastnn has neither Apple's
+# MPS nor cuDNN, so they answer as a CPU-only PyTorch does (the flags can be set and are ignored).
+mps = types.SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
+cudnn = types.SimpleNamespace(is_available=lambda: False, enabled=True, benchmark=False, deterministic=False,
+                              allow_tf32=False)
 
 __all__ = ["Backend", "ContractError", "KERNELS", "KERNEL_FAMILIES", "available", "get", "set_backend",
            "use_backend", "current_name", "unavailable_reasons", "set_num_threads", "get_num_threads"]
