@@ -493,8 +493,11 @@ def _input_grads(node: Node, grad: np.ndarray):
         yield t, ig
 
 
-def backward(tensor, grad=None, retain_graph: bool = False) -> None:
-    """Accumulate d(tensor)/d(leaf) * grad into every leaf's ``.grad`` (PyTorch semantics)."""
+def backward(tensor, grad=None, retain_graph: bool = False, capture: dict | None = None) -> None:
+    """Accumulate d(tensor)/d(leaf) * grad into every leaf's ``.grad`` (PyTorch semantics).
+
+    With ``capture`` ({id(tensor): [tensor, None]} for the tensors :func:`grad` asks about),
+    the gradients of those tensors are stored there instead, and no ``.grad`` is touched."""
     from .tensor import Tensor
     from .types import Size
     if not tensor.requires_grad:
@@ -512,9 +515,11 @@ def backward(tensor, grad=None, retain_graph: bool = False) -> None:
                                f"a shape of {tensor.shape}.")
         grad = grad.astype(tensor.dtype, copy=False)
 
+    accumulate = _accumulate_leaf if capture is None else _capturer(capture)
     if tensor.grad_fn is None:          # a leaf: its gradient with respect to itself
-        _accumulate_leaf(tensor, _run_hooks(tensor._backward_hooks, grad))
+        accumulate(tensor, _run_hooks(tensor._backward_hooks, grad))
         return
+    captured_nodes = {} if capture is None else _nodes_to_capture(capture)
 
     order = _topological_order(tensor.grad_fn)
     grads: dict[Node, np.ndarray] = {tensor.grad_fn: grad}     # summed gradient of each node's output
@@ -527,7 +532,9 @@ def backward(tensor, grad=None, retain_graph: bool = False) -> None:
             if node.ctx.__class__ is Context and node.ctx.saved_versions:
                 node._check_saved_versions()
             g = _run_hooks(node.hooks, g)
-            if node.retained is not None:
+            if node in captured_nodes:
+                capture[id(captured_nodes[node])][1] = g
+            elif node.retained is not None and capture is None:
                 _accumulate_leaf(node.retained, g)
             for t, ig in _input_grads(node, g):
                 if ig is None:
@@ -539,4 +546,52 @@ def backward(tensor, grad=None, retain_graph: bool = False) -> None:
                 node.ctx = None         # drop saved arrays: the memory goes back now
         for leaf in completed_leaves:
             if leaf in leaf_grads:
-                _accumulate_leaf(leaf, _run_hooks(leaf._backward_hooks, leaf_grads.pop(leaf)))
+                accumulate(leaf, _run_hooks(leaf._backward_hooks, leaf_grads.pop(leaf)))
+
+
+def _capturer(capture: dict):
+    def store(leaf, grad):
+        if id(leaf) in capture:
+            capture[id(leaf)][1] = grad
+    return store
+
+
+def _nodes_to_capture(capture: dict) -> dict:
+    return {t.grad_fn: t for t, _ in capture.values() if t.grad_fn is not None}
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated
+    into ``.grad`` (PyTorch's ``torch.autograd.grad``)."""
+    from .tensor import Tensor
+    if create_graph:
+        raise NotImplementedError("fastnn does not differentiate through backward (create_graph=True): "
+                                  "its backward formulas run on NumPy arrays")
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require grad")
+    total: dict = {}
+    for k, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        capture = {id(t): [t, None] for t in inputs}
+        last = k == len(outputs) - 1
+        backward(out, g, retain_graph=bool(retain_graph) or not last, capture=capture)
+        for key, (_, value) in capture.items():
+            if value is not None:
+                total[key] = value if key not in total else total[key] + value
+    result = []
+    for i, t in enumerate(inputs):
+        value = total.get(id(t))
+        if value is None:
+            if not (allow_unused or materialize_grads):
+                raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not have been used "
+                                   f"in the graph. Set allow_unused=True if this is the desired behavior.")
+            result.append(Tensor._wrap(np.zeros_like(t.data)) if materialize_grads else None)
+        else:
+            result.append(Tensor._wrap(np.asarray(value, dtype=t.data.dtype)))
+    return tuple(result)

@@ -367,3 +367,28 @@ def test_gradcheck_passes_on_right_backward_and_needs_float64():
         gradcheck(lambda t: t * t, [leaf([0.5, -1.0])])
     with pytest.raises(ValueError, match="requires grad"):
         gradcheck(lambda t: t * t, [fastnn.tensor([1.0], dtype=fastnn.float64)])
+
+
+# =========================================================================== autograd.grad
+
+def test_autograd_grad_matches_torch_and_leaves_dot_grad_alone(torch):
+    values = [0.5, -1.0, 2.0]
+    x = leaf(values)
+    h = x * x
+    y = (h * 3 + x).sum()
+    gx, gh = fastnn.autograd.grad(y, [x, h])
+    tx = torch.tensor(values, requires_grad=True)
+    th = tx * tx
+    ty = (th * 3 + tx).sum()
+    ex, eh = torch.autograd.grad(ty, [tx, th])
+    np.testing.assert_allclose(gx.numpy(), ex.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(gh.numpy(), eh.numpy(), rtol=1e-6)
+    assert x.grad is None
+
+
+def test_autograd_grad_unused_input():
+    x, z = leaf([1.0]), leaf([2.0])
+    with pytest.raises(RuntimeError, match="not have been used"):
+        fastnn.autograd.grad((x * 2).sum(), [x, z], retain_graph=True)
+    gx, gz = fastnn.autograd.grad((x * 2).sum(), [x, z], allow_unused=True)
+    assert gz is None and gx.item() == 2.0
