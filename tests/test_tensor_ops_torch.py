@@ -754,8 +754,6 @@ def test_plain_functions_exist_in_torch(torch):
     assert not missing
 
 
-@pytest.mark.xfail(reason="fastnn/__init__.py does not export fastnn.ops.TOP_LEVEL yet (the lead wires it)",
-                   strict=False)
 def test_plain_functions_are_fastnn_top_level_names():
     not_exported = [n for n, fn in ops.TOP_LEVEL.items() if getattr(fastnn, n, None) is not fn]
     assert not not_exported, f"fastnn.<name> is not fastnn.ops.TOP_LEVEL[name] for {not_exported}"
@@ -983,3 +981,56 @@ def test_random_reduction_dims(shape, data, name, layout, keepdim, seed):
     op_ = Op(f"{name}(dim={dim}, keepdim={keepdim})", lambda L, x: fn(L, x, dim, keepdim), None,
              grad=name != "count_nonzero", rtol=1e-5)
     _compare(op_, (_rng(seed).standard_normal(shape),), layout, np.float64, seed, torch)
+
+
+# =========================================================================== PyTorch's argument names
+
+KEYWORD_CALLS = [
+    lambda L, x: x.sum(dim=1, keepdim=True), lambda L, x: L.sum(input=x, dim=(0, 1)),
+    lambda L, x: x.mean(dim=0, keepdim=False), lambda L, x: x.std(dim=1, correction=0, keepdim=True),
+    lambda L, x: x.var(dim=0, unbiased=False), lambda L, x: x.prod(dim=1, keepdim=True),
+    lambda L, x: x.max(dim=1, keepdim=True), lambda L, x: x.min(dim=0), lambda L, x: x.argmax(dim=1, keepdim=True),
+    lambda L, x: x.amax(dim=(0, 1), keepdim=True), lambda L, x: x.norm(p=1, dim=1, keepdim=True),
+    lambda L, x: x.logsumexp(dim=1, keepdim=True), lambda L, x: x.cumsum(dim=0), lambda L, x: x.cumprod(dim=1),
+    lambda L, x: x.sort(dim=0, descending=True, stable=True), lambda L, x: x.argsort(dim=1, descending=True),
+    lambda L, x: x.topk(k=2, dim=1, largest=False, sorted=True), lambda L, x: x.kthvalue(k=2, dim=1, keepdim=True),
+    lambda L, x: x.median(dim=1, keepdim=True), lambda L, x: x.quantile(q=0.5, dim=1, keepdim=True),
+    lambda L, x: x.clamp(min=-0.5, max=0.5), lambda L, x: x.round(decimals=1), lambda L, x: x.logit(eps=0.1),
+    lambda L, x: x.nan_to_num(nan=0.0, posinf=1.0, neginf=-1.0), lambda L, x: x.lerp(end=x * 2, weight=0.5),
+    lambda L, x: x.transpose(dim0=0, dim1=1), lambda L, x: x.swapaxes(axis0=0, axis1=1),
+    lambda L, x: x.flatten(start_dim=0, end_dim=1), lambda L, x: x.unflatten(dim=1, sizes=(2, 2)),
+    lambda L, x: x.squeeze(dim=0), lambda L, x: x.unsqueeze(dim=1), lambda L, x: x.movedim(source=0, destination=1),
+    lambda L, x: x.narrow(dim=1, start=1, length=2), lambda L, x: x.select(dim=1, index=0),
+    lambda L, x: x.chunk(chunks=2, dim=1), lambda L, x: x.split(2, dim=1), lambda L, x: x.split(split_size=2),
+    lambda L, x: x.roll(shifts=1, dims=1), lambda L, x: x.flip(dims=(0,)), lambda L, x: x.rot90(k=1, dims=(0, 1)),
+    lambda L, x: x.repeat_interleave(repeats=2, dim=0), lambda L, x: x.diagonal(offset=1, dim1=0, dim2=1),
+    lambda L, x: x.tril(diagonal=-1), lambda L, x: x.triu(diagonal=1), lambda L, x: x.diff(n=1, dim=0),
+    lambda L, x: x.gather(dim=1, index=L.tensor([[0, 0], [1, 2], [3, 3]])),
+    lambda L, x: x.scatter(dim=1, index=L.tensor([[0], [1], [2]]), value=2.0),
+    lambda L, x: x.scatter(dim=1, index=L.tensor([[0], [1], [2]]), src=x[:, :1].contiguous()),
+    lambda L, x: x.index_select(dim=0, index=L.tensor([2, 0])), lambda L, x: x.masked_fill(mask=x > 0, value=0.0),
+    lambda L, x: x.index_add(dim=0, index=L.tensor([0, 0, 1]), source=x, alpha=2),
+    lambda L, x: x.index_fill(dim=1, index=L.tensor([0]), value=1.0), lambda L, x: x.take(index=L.tensor([0, 5])),
+    lambda L, x: x.matmul(other=x.t()), lambda L, x: x.mm(mat2=x.t()), lambda L, x: L.matmul(input=x, other=x.t()),
+    lambda L, x: x.expand(size=(2, 3, 4)), lambda L, x: x.broadcast_to(size=(2, 3, 4)),
+    lambda L, x: x.tile(dims=(1, 2)), lambda L, x: x.unbind(dim=1), lambda L, x: x.nonzero(as_tuple=True),
+    lambda L, x: x.count_nonzero(dim=0), lambda L, x: x.all(dim=1), lambda L, x: x.any(dim=0, keepdim=True),
+    lambda L, x: L.cat(tensors=[x, x], dim=1), lambda L, x: L.stack(tensors=[x, x], dim=1),
+    lambda L, x: L.concatenate([x, x], axis=1), lambda L, x: L.where(condition=x > 0, input=x, other=-x),
+    lambda L, x: x.permute(dims=(1, 0)), lambda L, x: x.reshape(shape=(4, 3)), lambda L, x: x.view(size=(4, 3)),
+    lambda L, x: x.unfold(dimension=1, size=2, step=1), lambda L, x: x[:, :3].cross(other=x[:, 1:], dim=1),
+    lambda L, x: x[:, :3].addmm(mat1=x[:, :3], mat2=x[:3, :3], beta=0.5, alpha=2),
+    lambda L, x: L.tensordot(a=x, b=x, dims=([0, 1], [0, 1])), lambda L, x: L.einsum("ij->j", x),
+    lambda L, x: x.histc(bins=4, min=-1, max=1), lambda L, x: x.unique(sorted=True, return_counts=True),
+    lambda L, x: x.maximum(other=x.t().t()), lambda L, x: x.fmod(other=2), lambda L, x: x.atan2(other=x),
+    lambda L, x: x.take_along_dim(indices=L.tensor([[0], [1], [2]]), dim=1),
+    lambda L, x: x.scatter_add(dim=0, index=L.tensor([[0, 1, 2, 0]]), src=x),
+    lambda L, x: x.scatter_reduce(dim=0, index=L.tensor([[0, 1, 2, 0]]), src=x, reduce="amax", include_self=False),
+    lambda L, x: x.masked_select(mask=x > 0), lambda L, x: x.repeat(repeats=(2, 1)),
+]
+
+
+@pytest.mark.parametrize("call", KEYWORD_CALLS, ids=[f"call{i}" for i in range(len(KEYWORD_CALLS))])
+def test_pytorch_argument_names(call, torch):
+    a = _rng(3).standard_normal((3, 4))
+    _both(torch, lambda: call(FNN, fastnn.tensor(a)), lambda: call(torch, torch.tensor(a)), "keywords")

@@ -413,8 +413,9 @@ class LinalgMethods:
                                f"({vec.shape[0]})")
         return self.matmul(vec)
 
-    def dot(self, other):
+    def dot(self, tensor):
         """The inner product of two 1-D tensors of the same size."""
+        other = tensor
         if self.ndim != 1 or other.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
         if self.shape[0] != other.shape[0]:
@@ -426,7 +427,8 @@ class LinalgMethods:
                                f"{other.dtype}")
         return self.matmul(other)
 
-    vdot = dot
+    def vdot(self, other):
+        return self.dot(other)
 
     def inner(self, other):
         """Sum over the last dimension of both (a number times a tensor when one is 0-d)."""

@@ -47,6 +47,17 @@ def _sizes(args, fn="size"):
     return tuple(out)
 
 
+def _varargs(args, kwargs, key, fn):
+    """``f(2, 3)``, ``f((2, 3))`` or PyTorch's keyword form ``f(key=(2, 3))``."""
+    if kwargs:
+        if set(kwargs) != {key} or args:
+            bad = sorted(set(kwargs) - {key}) or [key]
+            raise TypeError(f"{fn}() got an unexpected keyword argument {bad[0]!r}" if set(kwargs) != {key} else
+                            f"{fn}(): give {key} positionally or by keyword, not both")
+        return (kwargs[key],)
+    return args
+
+
 def _index_array(index, name="index", fn="", ndim_max=None):
     """An integer index given as a Tensor, array, list or int, as an int64 array."""
     Tensor = _tensor()
@@ -531,22 +542,22 @@ class ShapeMethods:
     """The shape and indexing methods of ``Tensor`` (mixed into it)."""
 
     # views
-    def reshape(self, *shape):
-        shape = _sizes(shape, "reshape")
+    def reshape(self, *shape, **kwargs):
+        shape = _sizes(_varargs(shape, kwargs, "shape", "reshape"), "reshape")
         if sum(s == -1 for s in shape) > 1:
             raise ShapeError("only one dimension can be inferred")
         if any(s < -1 for s in shape):
             raise ShapeError(f"invalid shape dimension {min(shape)}")
         return Reshape.apply(self, shape=shape)
 
-    def view(self, *shape):
+    def view(self, *shape, **kwargs):
         """``reshape`` (see the module docstring: a copy where PyTorch's view would raise).
         ``view(dtype)`` reinterprets the bytes, as PyTorch's."""
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)) \
                 and not hasattr(shape[0], "__iter__"):
             dt = np.dtype(shape[0])
             return _tensor()._wrap(self.data.view(dt))
-        return self.reshape(*shape)
+        return self.reshape(*_varargs(shape, kwargs, "size", "view"))
 
     def view_as(self, other):
         return self.reshape(other.shape)
@@ -576,8 +587,8 @@ class ShapeMethods:
                              f"({self.shape[d]}) in the input tensor")
         return self.reshape(*self.shape[:d], *sizes, *self.shape[d + 1:])
 
-    def permute(self, *dims):
-        dims = _sizes(dims, "permute")
+    def permute(self, *dims, **kwargs):
+        dims = _sizes(_varargs(dims, kwargs, "dims", "permute"), "permute")
         if len(dims) != self.ndim:
             raise ShapeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the length "
                              f"of the desired ordering of dimensions i.e. input.dim() = {self.ndim} is not equal to "
@@ -593,7 +604,11 @@ class ShapeMethods:
         dims[d0], dims[d1] = dims[d1], dims[d0]
         return Permute.apply(self, dims=tuple(dims))
 
-    swapaxes = swapdims = transpose
+    def swapaxes(self, axis0: int, axis1: int):
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0: int, dim1: int):
+        return self.transpose(dim0, dim1)
 
     def t(self):
         """The transpose of a matrix (a 0-d or 1-D tensor is returned as it is)."""
@@ -652,10 +667,10 @@ class ShapeMethods:
             return self
         return self.reshape(*[s for i, s in enumerate(self.shape) if not (i in dims and s == 1)])
 
-    def expand(self, *sizes):
+    def expand(self, *sizes, **kwargs):
         """A broadcast view with ``sizes`` (-1 keeps a dimension; new leading dimensions
         may be added). No memory is copied."""
-        sizes = _sizes(sizes, "expand")
+        sizes = _sizes(_varargs(sizes, kwargs, "size", "expand"), "expand")
         if len(sizes) < self.ndim:
             raise ShapeError(f"expand(torch.FloatTensor{{{list(self.shape)}}}, size={list(sizes)}): the number of "
                              f"sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in "
@@ -687,8 +702,8 @@ class ShapeMethods:
         return self.expand(*_sizes((size,), "broadcast_to"))
 
     # copies that move elements
-    def repeat(self, *sizes):
-        sizes = _sizes(sizes, "repeat")
+    def repeat(self, *sizes, **kwargs):
+        sizes = _sizes(_varargs(sizes, kwargs, "repeats", "repeat"), "repeat")
         if len(sizes) < self.ndim:
             raise ShapeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
                              "tensor")
@@ -696,8 +711,8 @@ class ShapeMethods:
             raise ShapeError(f"Trying to create tensor with negative dimension {min(sizes)}: {list(sizes)}")
         return Repeat.apply(self, reps=sizes)
 
-    def tile(self, *dims):
-        dims = _sizes(dims, "tile")
+    def tile(self, *dims, **kwargs):
+        dims = _sizes(_varargs(dims, kwargs, "dims", "tile"), "tile")
         dims = (1,) * (self.ndim - len(dims)) + dims
         return self.repeat(*dims)
 
@@ -725,8 +740,8 @@ class ShapeMethods:
             raise RuntimeError("repeat_interleave: repeats can not be negative")
         return RepeatInterleave.apply(x, repeats=reps, axis=d)
 
-    def flip(self, *dims):
-        dims = _sizes(dims, "flip")
+    def flip(self, *dims, **kwargs):
+        dims = _sizes(_varargs(dims, kwargs, "dims", "flip"), "flip")
         axes = [wrap_dim(d, self.ndim) for d in dims]
         if len(set(axes)) != len(axes):
             raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
@@ -807,9 +822,14 @@ class ShapeMethods:
             raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         return tuple(self.select(d, i) for i in range(self.shape[d]))
 
-    def split(self, split_size_or_sections, dim=0):
+    def split(self, split_size=None, dim=0, *, split_size_or_sections=None):
         """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or pieces of the
-        listed sizes (which must add up to the size of ``dim``)."""
+        listed sizes (which must add up to the size of ``dim``). (``split_size`` is the
+        method's argument name in PyTorch, ``split_size_or_sections`` the function's.)"""
+        if split_size_or_sections is None:
+            if split_size is None:
+                raise TypeError("split() missing 1 required positional argument: 'split_size'")
+            split_size_or_sections = split_size
         d = wrap_dim(dim, self.ndim)
         if self.ndim == 0:
             raise RuntimeError("split expects at least a 1-dimensional tensor")
@@ -1098,9 +1118,11 @@ def _promote_list(tensors):
     return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
 
 
-def cat(tensors, dim=0, *, out=None):
+def cat(tensors, dim=0, *, axis=None, out=None):
     """Join tensors along an existing dimension ``dim``; every other dimension must match.
     Mixed dtypes are promoted; 1-D empty tensors are skipped, as PyTorch does."""
+    if axis is not None:
+        dim = axis
     tensors = _tensor_list(tensors, "cat")
     full = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)]
     if not full:
@@ -1124,7 +1146,12 @@ def cat(tensors, dim=0, *, out=None):
     return result if out is None else out.copy_(result)
 
 
-concat = concatenate = cat
+concat = cat
+
+
+def concatenate(tensors, axis=0, out=None):
+    """``cat`` under NumPy's name and argument name."""
+    return cat(tensors, axis, out=out)
 
 
 def stack(tensors, dim=0, *, out=None):
