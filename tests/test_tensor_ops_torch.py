@@ -224,6 +224,9 @@ for _n in ["var", "std"]:
 for _p in ["fro", 1, 2, 3, 0.5, math.inf, -math.inf, 0]:
     op(f"norm_p{_p}", (lambda p: lambda L, x: L.norm(x, p))(_p), red_samples(), rtol=1e-5)
     op(f"norm_p{_p}_dim", (lambda p: lambda L, x: x.norm(p, dim=-1, keepdim=True))(_p), red_samples(), rtol=1e-5)
+op("std_constant", lambda L, x: x.std(-1), fixed(lambda r: (np.ones((2, 3)),), lambda r: (np.array([[1.5]]),)))
+op("std_constant_c0", lambda L, x: x.std(-1, correction=0), fixed(lambda r: (np.ones((2, 3)),),
+                                                                 lambda r: (np.array([[1.5]]),)))
 op("norm_dims", lambda L, x: x.norm(dim=(0, 1)), red_samples(shapes=[(3, 4), (2, 3, 4)]))
 op("max", lambda L, x: L.max(x), unary_samples())
 op("min", lambda L, x: x.min(), unary_samples())
@@ -948,7 +951,7 @@ RANDOM_REDUCTIONS = {
     "sum": lambda L, x, d, k: x.sum(d, keepdim=k), "mean": lambda L, x, d, k: x.mean(d, keepdim=k),
     "var": lambda L, x, d, k: x.var(d, keepdim=k), "std0": lambda L, x, d, k: x.std(d, keepdim=k, correction=0),
     "amax": lambda L, x, d, k: x.amax(d, keepdim=k), "logsumexp": lambda L, x, d, k: x.logsumexp(d, keepdim=k),
-    "norm": lambda L, x, d, k: x.norm(dim=d, keepdim=k), "norm3": lambda L, x, d, k: x.norm(3, d, keepdim=k),
+    "norm": lambda L, x, d, k: x.norm(2, dim=d, keepdim=k), "norm3": lambda L, x, d, k: x.norm(3, d, keepdim=k),
     "nansum": lambda L, x, d, k: x.nansum(d, keepdim=k), "count_nonzero": lambda L, x, d, k: L.count_nonzero(x, d),
 }
 

@@ -151,6 +151,31 @@ class Var(ArrayFunction):
             return (2 * centred * g / centred.dtype.type(ctx.divisor)).astype(centred.dtype, copy=False)
 
 
+class Std(ArrayFunction):
+    """Standard deviation: sqrt(var). The gradient, centred / (divisor * std), is 0 where the
+    deviation is 0 (all equal elements), as PyTorch's, rather than 0/0."""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False, correction=1):
+        axes = wrap_dims(axis, a.ndim)
+        n = _count(a.shape, axes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred = a - a.mean(axis=axes, keepdims=True)
+            divisor = max(n - correction, 0)
+            out = np.sqrt((centred * centred).sum(axis=axes, keepdims=True) / a.dtype.type(divisor))
+        ctx.save_for_backward(centred, out)
+        ctx.axes, ctx.keepdims, ctx.divisor = axes, keepdims, divisor
+        return np.asarray(out if keepdims or not axes else np.squeeze(out, axes), dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        centred, out = ctx.saved_tensors
+        g = grad if ctx.keepdims or not ctx.axes else np.expand_dims(grad, ctx.axes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.where(out == 0, 0, g / (out * centred.dtype.type(ctx.divisor)))
+        return (centred * scale).astype(centred.dtype, copy=False)
+
+
 class LogSumExp(ArrayFunction):
     """log(sum(exp(x))) over ``axis``, shifted by the maximum so that it cannot overflow;
     the gradient is softmax(x) * g."""
@@ -462,7 +487,15 @@ class ReductionMethods:
         return Var.apply(x, axis=_dim_arg(dim, axis), keepdims=_keep(keepdim, keepdims), correction=correction)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
-        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims).sqrt()
+        """Standard deviation; unbiased (correction=1) by default, as in PyTorch."""
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        elif unbiased is not None:
+            raise TypeError("std(): give unbiased or correction, not both")
+        x = _float_input(self, "std", message="std and var only support floating point and complex dtypes")
+        return Std.apply(x, axis=_dim_arg(dim, axis), keepdims=_keep(keepdim, keepdims), correction=correction)
 
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(x))) over ``dim``, computed without overflow; int gives float32."""
