@@ -934,6 +934,13 @@ def test_bad_arguments_raise_like_torch(call, exc, match, torch):
         call(torch, torch.tensor(a))
 
 
+def test_broadcast_shapes(torch):
+    assert fastnn.broadcast_shapes((3, 1), (4,), 1) == torch.broadcast_shapes((3, 1), (4,), 1)
+    assert type(fastnn.broadcast_shapes((3, 1))).__name__ == "Size"
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        fastnn.broadcast_shapes((3,), (4,))
+
+
 def test_reshape_error_is_also_a_value_error():
     with pytest.raises(ValueError):
         fastnn.zeros(2, 3).reshape(5)

@@ -1277,6 +1277,12 @@ def where(condition, input=None, other=None, *, out=None):
     return result if out is None else out.copy_(result)
 
 
+def _broadcast_shapes(*shapes):
+    """The shape that ``shapes`` broadcast to (a ``fastnn.Size``), with PyTorch's error."""
+    from ..types import Size
+    return Size(broadcast_shapes(*((s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes)))
+
+
 # the names torch also has as functions taking the tensor first
 FUNCTIONS = ["reshape", "flatten", "ravel", "unflatten", "permute", "transpose", "swapaxes", "swapdims", "t",
              "adjoint", "movedim", "moveaxis", "unsqueeze", "squeeze", "broadcast_to", "tile", "repeat_interleave",
@@ -1288,5 +1294,5 @@ FUNCTIONS = ["reshape", "flatten", "ravel", "unflatten", "permute", "transpose",
 PLAIN_FUNCTIONS = {"cat": cat, "concat": concat, "concatenate": concatenate, "stack": stack, "hstack": hstack,
                    "vstack": vstack, "row_stack": row_stack, "dstack": dstack, "column_stack": column_stack,
                    "atleast_1d": atleast_1d, "atleast_2d": atleast_2d, "atleast_3d": atleast_3d,
-                   "broadcast_tensors": broadcast_tensors, "broadcast_shapes": broadcast_shapes,
+                   "broadcast_tensors": broadcast_tensors, "broadcast_shapes": _broadcast_shapes,
                    "meshgrid": meshgrid, "where": where}
