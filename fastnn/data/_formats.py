@@ -1,6 +1,6 @@
-"""Parsers of the official binary formats: MNIST's IDX and CIFAR-10's binary batches.
+"""Parsers of the official formats: MNIST's IDX, CIFAR-10's binary batches and its python batches.
 
-Both are tiny formats that a learner can read in full here; no pickle is ever involved.
+IDX and CIFAR-10 binary are tiny formats that a learner can read in full here.
 
 IDX (http://yann.lecun.com/exdb/mnist/): a big-endian header ``00 00 <type> <ndim>``
 (so the magic number reads 2049 = 0x801 for a 1-D label file and 2051 = 0x803 for a 3-D image
@@ -9,16 +9,27 @@ file, type 0x08 = unsigned byte), then ``ndim`` big-endian uint32 sizes, then th
 CIFAR-10 binary (https://www.cs.toronto.edu/~kriz/cifar.html): records of 3073 bytes, no
 header: 1 label byte (0-9) and 3072 pixel bytes (1024 red, 1024 green, 1024 blue, each a
 32x32 plane row by row), i.e. already CHW.
+
+CIFAR-10 python (the ``cifar-10-batches-py`` folder torchvision downloads): each batch is a
+Python 2 pickle of ``{"data": uint8 array (10000, 3072), "labels": [int, ...], ...}`` with
+the same pixel layout. A pickle can run any code it names while loading, so these are read
+with :class:`DataOnlyUnpickler`, which can build lists, dicts, strings, bytes, numbers and
+NumPy arrays and nothing else — and only after the file's MD5 matched the official one.
 """
 from __future__ import annotations
 
 import gzip
+import io
+import pickle
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ._storage import DatasetError
+
+__all__ = ["gunzip", "parse_idx", "parse_cifar_bin", "parse_cifar_python", "check_labels",
+           "DataOnlyUnpickler", "UnsafePickleError", "load_data_pickle"]
 
 IDX_LABELS_MAGIC = 2049
 IDX_IMAGES_MAGIC = 2051
@@ -91,3 +102,105 @@ def check_labels(labels: np.ndarray, path: Path | str, num_classes: int = 10) ->
     if labels.size and int(labels.max()) >= num_classes:
         raise DatasetError(f"{path}: label {int(labels.max())} out of range 0..{num_classes - 1}")
     return labels.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------
+# CIFAR-10 python version: a data-only unpickler
+# ---------------------------------------------------------------------------------------
+class UnsafePickleError(DatasetError, pickle.UnpicklingError):
+    """A pickle asked for something other than plain data (a function, a class, a module)."""
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    # how Python 3 pickles bytes at protocol 2: _codecs.encode(text, "latin1"); no other codec
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise UnsafePickleError(f"_codecs.encode is allowed only to rebuild bytes from latin-1 text, "
+                                f"not with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
+def _numpy_globals() -> dict[tuple[str, str], object]:
+    """The few callables a pickled NumPy array names, under both of NumPy's module names.
+
+    Taken from the objects NumPy's own ``__reduce__`` returns, so they are right for the
+    installed NumPy whether it calls its core package ``numpy.core`` (1.x) or ``numpy._core``.
+    """
+    reconstruct = np.zeros(1).__reduce__()[0]          # ndarray via _reconstruct (protocols 0-4)
+    frombuffer = np.zeros(1).__reduce_ex__(5)[0]       # ndarray from a buffer (protocol 5)
+    table: dict[tuple[str, str], object] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                                            ("_codecs", "encode"): _latin1_encode}
+    for core in ("numpy.core", "numpy._core"):
+        table[(f"{core}.multiarray", "_reconstruct")] = reconstruct
+        table[(f"{core}.numeric", "_frombuffer")] = frombuffer
+    return table
+
+
+_ALLOWED_GLOBALS = _numpy_globals()
+
+
+class DataOnlyUnpickler(pickle.Unpickler):
+    """An unpickler that builds plain data only: lists, dicts, tuples, str, bytes, numbers and
+    NumPy arrays.
+
+    Objects other than those are made in a pickle by naming a global (``module.name``) and
+    calling it; :meth:`find_class` hands out only NumPy's array and dtype constructors (and a
+    latin-1 ``bytes`` builder) and refuses every other name — ``os.system``, ``builtins.eval``,
+    any class — before anything is called. Persistent IDs and the copyreg extension registry
+    go through the same refusal.
+    """
+
+    def find_class(self, module: str, name: str):
+        try:
+            return _ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(
+                f"refusing to load {module}.{name}: this pickle wants to call or build something "
+                "other than plain data (lists, dicts, str, bytes, numbers, NumPy arrays), which "
+                "is how a malicious pickle runs code") from None
+
+    def persistent_load(self, pid):
+        raise UnsafePickleError("refusing a pickle with persistent IDs (references to external objects)")
+
+
+def load_data_pickle(data: bytes, path: Path | str):
+    """The object stored in a pickle's bytes, built by :class:`DataOnlyUnpickler`.
+
+    ``encoding="latin1"`` reads Python 2 pickles (CIFAR-10's): their byte strings become
+    ``str``, which NumPy turns back into the array's bytes.
+    """
+    try:
+        return DataOnlyUnpickler(io.BytesIO(data), encoding="latin1").load()
+    except UnsafePickleError as e:
+        raise UnsafePickleError(f"{path}: {e}") from None
+    except Exception as e:  # truncated or corrupt: every unpickling failure names the file
+        raise DatasetError(f"{path}: not a readable pickle ({type(e).__name__}: {e})") from e
+
+
+def parse_cifar_python(data: bytes, path: Path | str, count: int | None = 10000,
+                       num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """``(images uint8 (N, 3, 32, 32), labels int64 (N,))`` from a CIFAR-10 python batch file."""
+    batch = load_data_pickle(data, path)
+    if not isinstance(batch, dict):
+        raise DatasetError(f"{path}: a CIFAR-10 python batch is a dict, this pickle holds a {type(batch).__name__}")
+    # Python 2 str keys arrive as str; a pickle written with bytes keys is read too
+    fields = {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in batch.items()}
+    if "data" not in fields or "labels" not in fields:
+        raise DatasetError(f"{path}: a CIFAR-10 python batch has 'data' and 'labels', this one has "
+                           f"{sorted(map(str, fields))}")
+    images, labels = fields["data"], fields["labels"]
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3072:
+        shape = getattr(images, "shape", None)
+        raise DatasetError(f"{path}: 'data' should be a uint8 array of shape (N, 3072), got "
+                           f"{type(images).__name__} {getattr(images, 'dtype', '')} {shape}")
+    try:
+        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    except (TypeError, ValueError) as e:
+        raise DatasetError(f"{path}: 'labels' is not a list of integers ({e})") from e
+    n = len(images)
+    if len(labels) != n:
+        raise DatasetError(f"{path}: {n} images but {len(labels)} labels")
+    if count is not None and n != count:
+        raise DatasetError(f"{path}: holds {n} records, expected {count}")
+    if n and (labels.min() < 0 or labels.max() >= num_classes):
+        raise DatasetError(f"{path}: label out of range 0..{num_classes - 1}")
+    return np.ascontiguousarray(images).reshape(n, 3, 32, 32), labels

@@ -14,8 +14,12 @@ raw uint8 pixels, so for training use at least ``transform=T.ToFloat()``.
 
 Files are looked for in ``<root>/<sub>/`` where ``root`` is the argument, else
 ``$FASTNN_DATA``, else ``~/.cache/fastnn``, and ``<sub>`` is ``mnist``, ``fashion-mnist`` or
-``cifar-10`` (torchvision's ``<root>/MNIST/raw/`` layout and ``<root>`` itself are searched
-too). Every file's MD5 is checked against the official value (once; see ``_storage``).
+``cifar-10`` (torchvision's layouts — ``<root>/MNIST/raw/``, ``<root>/FashionMNIST/raw/``,
+``<root>/cifar-10-batches-py/`` — and ``<root>`` itself are searched too). Every file's MD5
+is checked against the official value (once; see ``_storage``).
+
+These sets are array-backed (whole batches in one NumPy call); :mod:`fastnn.vision.datasets`
+serves the same files one sample at a time, as torchvision does.
 """
 from __future__ import annotations
 
@@ -23,15 +27,17 @@ import hashlib
 import io
 import os
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from ._formats import (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, check_labels, gunzip, parse_cifar_bin,
-                       parse_idx)
+                       parse_cifar_python, parse_idx)
 from ._storage import (DatasetError, DatasetNotFoundError, atomic_write_bytes, data_root, download,
                        is_verified, not_found_message, read_verified, record_verified)
-from .dataset import ArrayDataset
+from ..utils.data.dataset import ArrayDataset
 
 __all__ = ["MNIST", "FashionMNIST", "CIFAR10", "mnist_mini"]
 
@@ -247,14 +253,36 @@ def mnist_mini(train: bool = True, transform=None, target_transform=None) -> MNI
 
 
 # ---------------------------------------------------------------------------------------
-# CIFAR-10 (binary version)
+# CIFAR-10 (binary and python versions)
 # ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _CifarFormat:
+    """One of CIFAR-10's two official distributions: where its files are and how to read them."""
+
+    what: str                       # for messages
+    folder: str                     # the folder its archive extracts to
+    archive: str
+    archive_md5: str
+    checksums: dict[str, str]       # member file name -> MD5
+    suffix: str                     # of the batch file names
+    parse: Callable[..., tuple[np.ndarray, np.ndarray]]
+
+    def names(self, train: bool) -> list[str]:
+        stems = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+        return [stem + self.suffix for stem in stems]
+
+
 class CIFAR10(_ImageDataset):
     """CIFAR-10: 50,000 train / 10,000 test colour images, 3x32x32 uint8, 10 classes.
 
-    Reads the official *binary version*: ``cifar-10-binary.tar.gz`` (its members are extracted
+    Reads the official *binary version* — ``cifar-10-binary.tar.gz`` (its members are extracted
     next to it on first use), its extracted ``cifar-10-batches-bin/`` folder, or a folder
-    holding the ``data_batch_{1..5}.bin`` / ``test_batch.bin`` files, under ``<root>/cifar-10/``.
+    holding the ``data_batch_{1..5}.bin`` / ``test_batch.bin`` files — under ``<root>/cifar-10/``
+    or ``<root>``. Failing that it reads the official *python version* that torchvision
+    downloads (``cifar-10-batches-py/`` or ``cifar-10-python.tar.gz``), whose batches are
+    pickles: they are checked against their official MD5s and then unpickled by a data-only
+    unpickler that refuses anything but lists, dicts, strings and NumPy arrays
+    (:class:`fastnn.data._formats.DataOnlyUnpickler`). ``download=True`` fetches the binary version.
 
     Citation: A. Krizhevsky, *Learning Multiple Layers of Features from Tiny Images*, 2009.
     """
@@ -275,6 +303,18 @@ class CIFAR10(_ImageDataset):
         "data_batch_5.bin": "53f37980c15c3d472c316c40844f3f0d",
         "test_batch.bin": "803d5f7f4d78ea53de84dbe85f74fb6d",
     }
+    # the python version, as published on the data set's page (and used by torchvision)
+    python_archive = "cifar-10-python.tar.gz"
+    python_archive_md5 = "c58f30108f718f92721af3b95e74349a"
+    python_dir = "cifar-10-batches-py"
+    python_checksums = {
+        "data_batch_1": "c99cafc152244af753f735de768cd75f",
+        "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+        "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+        "data_batch_4": "634d18415352ddfa80567beed471001a",
+        "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+        "test_batch": "40351d587109b95175f43aff81a1287e",
+    }
     records_per_file = 10000
 
     def __init__(self, root=None, train: bool = True, download: bool = False, transform=None,
@@ -284,53 +324,75 @@ class CIFAR10(_ImageDataset):
         images, labels, self.files = self._load(self.root, self.train, download)
         super().__init__(images, labels, transform=transform, target_transform=target_transform)
 
+    # -- the two distributions (read from the class attributes when asked, so tests can patch them)
     @classmethod
-    def _names(cls, train: bool) -> list[str]:
-        return [f"data_batch_{i}.bin" for i in range(1, 6)] if train else ["test_batch.bin"]
+    def _binary(cls) -> _CifarFormat:
+        return _CifarFormat("binary version", cls.archive_dir, cls.archive, cls.archive_md5, cls.checksums,
+                            ".bin", parse_cifar_bin)
 
     @classmethod
-    def search_dirs(cls, root: Path) -> list[Path]:
+    def _python(cls) -> _CifarFormat:
+        return _CifarFormat("python version", cls.python_dir, cls.python_archive, cls.python_archive_md5,
+                            cls.python_checksums, "", parse_cifar_python)
+
+    @classmethod
+    def search_dirs(cls, root: Path, fmt: _CifarFormat | None = None) -> list[Path]:
+        """Folders that may hold the batch files of ``fmt`` (default: the binary version)."""
+        fmt = fmt or cls._binary()
         sub = root / cls.subdir
-        return [sub, sub / cls.archive_dir, root / cls.archive_dir, root]
+        if fmt.suffix:  # binary files have unmistakable names: also look in the roots themselves
+            return [sub, sub / fmt.folder, root / fmt.folder, root]
+        return [sub / fmt.folder, root / fmt.folder]
 
     @classmethod
-    def archive_paths(cls, root: Path) -> list[Path]:
-        return [root / cls.subdir / cls.archive, root / cls.archive]
+    def archive_paths(cls, root: Path, fmt: _CifarFormat | None = None) -> list[Path]:
+        fmt = fmt or cls._binary()
+        return [root / cls.subdir / fmt.archive, root / fmt.archive]
 
     def _load(self, root: Path, train: bool, download_: bool):
-        names = self._names(train)
-        blobs = self._locate(root, names, download_)
+        fmt, blobs = self._locate(root, train, download_)
         images, labels = [], []
-        for name in names:
+        for name in fmt.names(train):
             path, data = blobs[name]
-            x, y = parse_cifar_bin(data, path, self.records_per_file, len(self.classes))
+            x, y = fmt.parse(data, path, self.records_per_file, len(self.classes))
             images.append(x)
             labels.append(y)
-        return np.concatenate(images), np.concatenate(labels), [blobs[n][0] for n in names]
+        return np.concatenate(images), np.concatenate(labels), [blobs[n][0] for n in fmt.names(train)]
 
-    def _locate(self, root: Path, names: list[str], download_: bool) -> dict[str, tuple[Path, bytes]]:
-        """name -> (path, verified bytes) for every needed batch file."""
-        for d in self.search_dirs(root):
-            if all((d / n).is_file() for n in names):
-                return {n: (d / n, read_verified(d / n, self.checksums[n], what="CIFAR-10 batch file"))
-                        for n in names}
-        errors: list[str] = []
-        archive = next((p for p in self.archive_paths(root) if p.is_file()), None)
-        if archive is None and download_:
-            archive, errors = download(self.archive, self.archive_md5, self.mirrors, root / self.subdir)
-        if archive is None:
-            looked = self.search_dirs(root) + self.archive_paths(root)
-            raise DatasetNotFoundError(not_found_message(
-                self.name, looked, names + [f"(or {self.archive})"],
-                [m + self.archive for m in self.mirrors], self.subdir, errors, download_tried=download_))
-        return self._from_archive(archive, names)
+    def _locate(self, root: Path, train: bool, download_: bool):
+        """``(format, {name: (path, verified bytes)})`` for every batch file of the split.
 
-    def _from_archive(self, archive: Path, names: list[str]) -> dict[str, tuple[Path, bytes]]:
-        if not is_verified(archive, self.archive_md5):
+        Preference: extracted binary files, extracted python files, the binary archive, the
+        python archive, and last a download of the binary archive.
+        """
+        formats = (self._binary(), self._python())
+        for fmt in formats:
+            names = fmt.names(train)
+            for d in self.search_dirs(root, fmt):
+                if all((d / n).is_file() for n in names):
+                    return fmt, {n: (d / n, read_verified(d / n, fmt.checksums[n],
+                                                          what=f"CIFAR-10 batch file ({fmt.what})"))
+                                 for n in names}
+        for fmt in formats:
+            archive = next((p for p in self.archive_paths(root, fmt) if p.is_file()), None)
+            if archive is not None:
+                return fmt, self._from_archive(archive, fmt, fmt.names(train))
+        fmt, errors = formats[0], []
+        if download_:
+            archive, errors = download(fmt.archive, fmt.archive_md5, self.mirrors, root / self.subdir)
+            if archive is not None:
+                return fmt, self._from_archive(archive, fmt, fmt.names(train))
+        looked = [d for f in formats for d in self.search_dirs(root, f) + self.archive_paths(root, f)]
+        raise DatasetNotFoundError(not_found_message(
+            self.name, looked, fmt.names(train) + [f"(or {fmt.archive})"],
+            [m + fmt.archive for m in self.mirrors], self.subdir, errors, download_tried=download_))
+
+    def _from_archive(self, archive: Path, fmt: _CifarFormat, names: list[str]) -> dict[str, tuple[Path, bytes]]:
+        if not is_verified(archive, fmt.archive_md5):
             raise DatasetError(f"checksum mismatch for {archive}: its MD5 is not the official "
-                               f"{self.archive_md5}. The archive is corrupt, truncated or not the "
+                               f"{fmt.archive_md5}. The archive is corrupt, truncated or not the "
                                "official one: delete it and download it again.")
-        out_dir = archive.parent / self.archive_dir
+        out_dir = archive.parent / fmt.folder
         out: dict[str, tuple[Path, bytes]] = {}
         try:
             with tarfile.open(archive, "r:gz") as tar:
@@ -342,13 +404,13 @@ class CIFAR10(_ImageDataset):
                     f = tar.extractfile(m)
                     data = f.read() if f is not None else b""
                     got = hashlib.md5(data, usedforsecurity=False).hexdigest()
-                    if got != self.checksums[name]:
+                    if got != fmt.checksums[name]:
                         raise DatasetError(f"{archive}: member {name} has MD5 {got}, "
-                                           f"expected {self.checksums[name]}")
+                                           f"expected {fmt.checksums[name]}")
                     target = out_dir / name
                     try:  # extract (only the files we know, by basename: no path games) for next time
                         atomic_write_bytes(target, data)
-                        record_verified(target, self.checksums[name])
+                        record_verified(target, fmt.checksums[name])
                     except OSError:
                         target = archive  # read-only folder: read from the archive every time
                     out[name] = (target, data)

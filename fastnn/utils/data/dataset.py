@@ -1,33 +1,42 @@
-"""Datasets: the things a :class:`~fastnn.data.DataLoader` draws samples from.
+"""Datasets: the things a :class:`~fastnn.utils.data.DataLoader` draws samples from.
 
-Two kinds, one protocol:
+PyTorch's two kinds, plus one of fastnn's own:
 
-* a **generic** dataset is anything with ``__len__`` and ``__getitem__(i)`` returning one
-  sample (a tuple such as ``(x, y)``); the loader calls it once per sample and stacks the
-  results (:func:`~fastnn.data.default_collate`);
+* a **map-style** dataset (:class:`Dataset`) has ``__len__`` and ``__getitem__(i)`` returning
+  one sample (a tuple such as ``(x, y)``); the loader calls it once per sample and collates;
+* an **iterable** dataset (:class:`IterableDataset`) has ``__iter__`` and streams samples;
 * an **array-backed** dataset keeps whole arrays in memory and also answers
   ``get_batch(indices, rng=None)`` with a tuple of *batched* arrays, built with one
   fancy-indexing call per array. The loader then costs one NumPy call per batch instead of
   one Python call per sample, which is what makes feeding 60,000 MNIST digits per epoch cheap.
-  :class:`ArrayDataset` (and :class:`TensorDataset`, MNIST, CIFAR-10, ...) work this way.
+  :class:`ArrayDataset` (and :class:`TensorDataset`, ``fastnn.data.MNIST``, CIFAR-10, ...) work
+  this way, and a :class:`Subset` of one stays array-backed.
 
-Transforms of an array-backed set run on whole batches: ``transform(x_batch, rng=rng)``
-with ``x_batch`` shaped ``(N, ...)``; see :mod:`fastnn.data.transforms`.
+Transforms of an array-backed set run on whole batches: ``transform(x_batch, rng=rng)`` with
+``x_batch`` shaped ``(N, ...)``; see :mod:`fastnn.data.transforms`.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ...tensor import Tensor
+from ._generator import as_generator, draw_from
+
 __all__ = [
     "Dataset",
+    "IterableDataset",
     "ArrayDataset",
     "TensorDataset",
+    "StackDataset",
     "Subset",
     "ConcatDataset",
+    "ChainDataset",
     "random_split",
     "apply_transform",
     "as_array",
@@ -45,11 +54,11 @@ def as_array(obj: Any) -> np.ndarray:
 
 
 def apply_transform(transform: Callable | None, x: Any, rng: np.random.Generator | None = None):
-    """Call ``transform(x, rng=rng)`` for fastnn transforms, ``transform(x)`` for plain callables.
+    """Call ``transform(x, rng=rng)`` for fastnn batch transforms, ``transform(x)`` for plain callables.
 
-    fastnn transforms (subclasses of :class:`fastnn.data.transforms.Transform`) take the random
-    generator so that augmentation is reproducible; any other callable (``lambda x: x / 255``)
-    is called with the batch alone.
+    fastnn batch transforms (subclasses of :class:`fastnn.data.transforms.Transform`) take the
+    random generator so that augmentation is reproducible; any other callable
+    (``lambda x: x / 255``) is called with the batch alone.
     """
     if transform is None:
         return x
@@ -73,6 +82,13 @@ def _as_index_array(indices: Any, n: int) -> np.ndarray:
     return idx
 
 
+def _check_index(index, n: int) -> int:
+    i = int(index)
+    if not -n <= i < n:
+        raise IndexError(f"index {i} out of range for a dataset of {n} samples")
+    return i % n
+
+
 class Dataset:
     """Base class of map-style datasets: override ``__getitem__`` and ``__len__``.
 
@@ -83,11 +99,22 @@ class Dataset:
     def __getitem__(self, index):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
-    def __len__(self) -> int:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
-
     def __add__(self, other: "Dataset") -> "ConcatDataset":
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """Base class of datasets that stream their samples: override ``__iter__``.
+
+    The DataLoader takes samples in the order ``__iter__`` gives them (no sampler, no shuffle)
+    and groups them into batches of ``batch_size``.
+    """
+
+    def __iter__(self):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other: "IterableDataset") -> "ChainDataset":
+        return ChainDataset([self, other])
 
 
 class ArrayDataset(Dataset):
@@ -112,8 +139,7 @@ class ArrayDataset(Dataset):
             if a.ndim == 0:
                 raise ValueError("ArrayDataset arrays must have a first (sample) dimension")
         n = len(arrs[0])
-        bad = [a.shape for a in arrs if len(a) != n]
-        if bad:
+        if any(len(a) != n for a in arrs):
             raise ValueError(f"all arrays must have the same length; got shapes {[a.shape for a in arrs]}")
         self.arrays: tuple[np.ndarray, ...] = arrs
         self.transform = transform
@@ -149,11 +175,7 @@ class ArrayDataset(Dataset):
             if np.ndim(index) == 1:
                 return self.get_batch(index)
             raise TypeError(f"dataset indices must be integers, slices or 1-D index arrays, not {type(index).__name__}")
-        n = len(self)
-        i = int(index)
-        if not -n <= i < n:
-            raise IndexError(f"index {i} out of range for a dataset of {n} samples")
-        i %= n
+        i = _check_index(index, len(self))
         batch = self.get_batch(np.array([i]))
         if isinstance(batch, tuple):
             return tuple(b[0] for b in batch)
@@ -167,19 +189,53 @@ class ArrayDataset(Dataset):
 class TensorDataset(ArrayDataset):
     """PyTorch's ``TensorDataset(*tensors)``: Tensors or arrays sharing their first dimension.
 
-    Sample ``i`` is ``tuple(t[i] for t in tensors)``; batches are built with one fancy-indexing
-    call per tensor. ``dataset.tensors`` is the same tuple as ``dataset.arrays`` (NumPy arrays).
+    As in PyTorch, sample ``i`` is ``tuple(t[i] for t in tensors)`` — a tuple of fastnn Tensors —
+    and ``dataset.tensors`` is the tuple of Tensors. Batches for the DataLoader are built with
+    one fancy-indexing call per tensor (``get_batch``, on the arrays in ``dataset.arrays``).
     """
 
     def __init__(self, *tensors):
         super().__init__(*tensors)
 
     @property
-    def tensors(self) -> tuple[np.ndarray, ...]:
-        return self.arrays
+    def tensors(self) -> tuple[Tensor, ...]:
+        return tuple(Tensor(a) for a in self.arrays)
 
     def _finish(self, arrays, rng):  # always a tuple, as in PyTorch
         return tuple(arrays)
+
+    def __getitem__(self, index):
+        sample = super().__getitem__(index)
+        if isinstance(index, numbers.Integral):
+            return tuple(Tensor(np.asarray(v)) for v in sample)
+        return sample
+
+
+class StackDataset(Dataset):
+    """Several equally long datasets side by side: ``StackDataset(images, texts)[i] == (images[i], texts[i])``.
+
+    With keyword arguments the samples are dicts: ``StackDataset(image=a, text=b)[i] == {"image": a[i], ...}``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset takes datasets either as positional arguments (tuple samples) "
+                             "or as keyword arguments (dict samples), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset needs at least one dataset")
+        self.datasets = args if args else kwargs
+        parts = list(args) if args else list(kwargs.values())
+        self._length = len(parts[0])
+        if any(len(d) != self._length for d in parts):
+            raise ValueError(f"Size mismatch between datasets: lengths {[len(d) for d in parts]}")
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class Subset(Dataset):
@@ -217,57 +273,49 @@ class Subset(Dataset):
 
 
 class ConcatDataset(Dataset):
-    """Several datasets one after the other (per-sample access only)."""
+    """Several map-style datasets one after the other (per-sample access)."""
 
     def __init__(self, datasets):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset needs at least one dataset")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset; use ChainDataset")
         self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
 
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]
 
     def __getitem__(self, index):
-        n = len(self)
-        i = int(index)
-        if not -n <= i < n:
-            raise IndexError(f"index {i} out of range for a dataset of {n} samples")
-        i %= n
-        k = int(np.searchsorted(self.cumulative_sizes, i, side="right"))
+        i = _check_index(index, len(self))
+        k = bisect.bisect_right(self.cumulative_sizes, i)
         start = 0 if k == 0 else self.cumulative_sizes[k - 1]
         return self.datasets[k][i - start]
 
 
-def global_generator() -> np.random.Generator:
-    """fastnn's global generator (re-seeded by ``fastnn.manual_seed``)."""
-    from ..random import generator
-    return generator()
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after the other, chained on the fly."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def _parts(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got {type(d).__name__}")
+            yield d
+
+    def __iter__(self):
+        for d in self._parts():
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self._parts())
 
 
-def _make_rng(generator: np.random.Generator | None, seed: int | None) -> np.random.Generator | None:
-    """The generator to use: ``generator``, or a new one from ``seed``, or None (= use the global one)."""
-    if generator is not None and seed is not None:
-        raise ValueError("give either generator or seed, not both")
-    if generator is not None:
-        if not isinstance(generator, np.random.Generator):
-            raise TypeError(f"generator must be a numpy.random.Generator, got {type(generator).__name__}")
-        return generator
-    if seed is not None:
-        return np.random.default_rng(seed)
-    return None
-
-
-def random_split(dataset, lengths: Sequence[float], generator: np.random.Generator | None = None,
-                 seed: int | None = None) -> list[Subset]:
-    """Split ``dataset`` into non-overlapping random :class:`Subset` s of the given lengths.
-
-    ``lengths`` are sample counts summing to ``len(dataset)``, or fractions summing to 1 (as in
-    PyTorch: each gets ``floor(frac * n)`` and the remainder is dealt out one by one, round-robin
-    from the first). Pass ``seed`` (or a ``numpy.random.Generator``) for a reproducible split;
-    without either, fastnn's global generator is used (see ``fastnn.manual_seed``).
-    """
-    n = len(dataset)
+def _split_counts(lengths: Sequence[float], n: int) -> list[int]:
+    """Sample counts for :func:`random_split`: counts as given, or fractions turned into counts."""
     lengths = list(lengths)
     if not lengths:
         raise ValueError("lengths must not be empty")
@@ -277,17 +325,31 @@ def random_split(dataset, lengths: Sequence[float], generator: np.random.Generat
             raise ValueError(f"lengths must be non-negative, got {lengths}")
         if sum(counts) != n:
             raise ValueError(f"sum of lengths {sum(counts)} does not equal the dataset length {n}")
-    else:
-        fracs = [float(x) for x in lengths]
-        if any(f < 0 or f > 1 for f in fracs) or not math.isclose(sum(fracs), 1.0, abs_tol=1e-6):
-            raise ValueError(f"fractions must lie in [0, 1] and sum to 1, got {lengths}")
-        counts = [int(math.floor(n * f)) for f in fracs]
-        for i in range(n - sum(counts)):
-            counts[i % len(counts)] += 1
-    rng = _make_rng(generator, seed) or global_generator()
-    perm = rng.permutation(n)
-    out, start = [], 0
-    for c in counts:
-        out.append(Subset(dataset, perm[start:start + c]))
-        start += c
-    return out
+        return counts
+    fracs = [float(x) for x in lengths]
+    if any(f < 0 or f > 1 for f in fracs) or not math.isclose(sum(fracs), 1.0, abs_tol=1e-6):
+        raise ValueError(f"fractions must lie in [0, 1] and sum to 1, got {lengths}")
+    counts = [int(math.floor(n * f)) for f in fracs]
+    for i in range(n - sum(counts)):
+        counts[i % len(counts)] += 1
+    for i, c in enumerate(counts):
+        if c == 0:
+            warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                          stacklevel=3)
+    return counts
+
+
+def random_split(dataset, lengths: Sequence[float], generator: np.random.Generator | None = None,
+                 seed: int | None = None) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random :class:`Subset` s of the given lengths.
+
+    ``lengths`` are sample counts summing to ``len(dataset)``, or fractions summing to 1 (as in
+    PyTorch: each gets ``floor(frac * n)`` and the remainder is dealt out one by one, round-robin
+    from the first). Pass ``seed`` (or a ``fastnn.Generator`` / ``numpy.random.Generator``) for a reproducible split;
+    without either, fastnn's global generator is used (see ``fastnn.manual_seed``).
+    """
+    n = len(dataset)
+    counts = _split_counts(lengths, n)
+    perm = draw_from(as_generator(generator, seed)).permutation(n)
+    offsets = np.cumsum([0] + counts)
+    return [Subset(dataset, perm[start:stop]) for start, stop in zip(offsets[:-1], offsets[1:])]
