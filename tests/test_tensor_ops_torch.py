@@ -374,6 +374,36 @@ op("cdist", lambda L, a, b: L.cdist(a, b), binary_samples(shapes=[((4, 3), (5, 3
    rtol=1e-5)
 op("cdist_p1", lambda L, a, b: L.cdist(a, b, p=1.0), binary_samples(shapes=[((4, 3), (5, 3))]), rtol=1e-5)
 
+
+
+def _la(L):
+    """``torch.linalg``, or fastnn's: ``fastnn.linalg`` when exported, else the table it is made from."""
+    if getattr(L, "__name__", "") == "torch":
+        return L.linalg
+    import types
+    return getattr(fastnn, "linalg", None) or types.SimpleNamespace(**ops.linalg.TORCH_LINALG)
+
+
+op("linalg.solve", lambda L, a, b: _la(L).solve(a, b), fixed(lambda r: (_spd(r, 3, 3), normal(r, 3, 2)),
+                                                             lambda r: (_spd(r, 2, 3, 3), normal(r, 2, 3)),
+                                                             lambda r: (_spd(r, 2, 3, 3), normal(r, 3, 4))),
+   rtol=1e-5, atol=1e-7)
+op("linalg.norm", lambda L, x: _la(L).norm(x), unary_samples(shapes=[(4,), (3, 4), (2, 3, 4)]))
+op("linalg.norm_ord", lambda L, x: _la(L).norm(x, 1), unary_samples(shapes=[(4,), (3, 4)]))
+op("linalg.norm_dims", lambda L, x: _la(L).norm(x, dim=(0, 2), keepdim=True), unary_samples(shapes=[(2, 3, 4)]))
+op("linalg.vector_norm", lambda L, x: _la(L).vector_norm(x, 3, dim=-1), unary_samples(shapes=[(3, 4)]), rtol=1e-5)
+for _ord in ["fro", 1, -1, math.inf, -math.inf]:
+    op(f"linalg.matrix_norm_{_ord}", (lambda o: lambda L, x: _la(L).matrix_norm(x, o))(_ord),
+       unary_samples(shapes=[(3, 4), (2, 3, 4)]))
+op("linalg.multi_dot", lambda L, a, b, c: _la(L).multi_dot([a, b, c]),
+   fixed(lambda r: (normal(r, 3), normal(r, 3, 4), normal(r, 4, 2)), lambda r: (normal(r, 2, 3), normal(r, 3, 4),
+                                                                               normal(r, 4))), rtol=1e-5)
+op("linalg.vecdot", lambda L, a, b: _la(L).vecdot(a, b), binary_samples(shapes=[((3, 4), (3, 4)), ((3, 4), (4,))]))
+op("linalg.inv", lambda L, x: _la(L).inv(x), fixed(lambda r: (_spd(r, 3, 3),)), rtol=1e-5, atol=1e-7)
+op("linalg.det", lambda L, x: _la(L).det(x), fixed(lambda r: (normal(r, 2, 3, 3),)), rtol=1e-5, atol=1e-7)
+op("linalg.cross", lambda L, a, b: _la(L).cross(a, b), binary_samples(shapes=[((4, 3), (4, 3))]))
+op("linalg.diagonal", lambda L, x: _la(L).diagonal(x, offset=1), fixed(lambda r: (normal(r, 2, 3, 4),)))
+
 # --------------------------------------------------------------------------- shape and indexing
 op("reshape", lambda L, x: L.reshape(x, (4, -1)), fixed(lambda r: (normal(r, 2, 3, 4),)))
 op("reshape_args", lambda L, x: x.reshape(-1, 3), fixed(lambda r: (normal(r, 4, 3),)))

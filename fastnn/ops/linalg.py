@@ -616,3 +616,132 @@ FUNCTIONS = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger"
              "addbmm", "kron", "trace", "diagonal", "diag_embed", "diag", "tril", "triu", "det", "logdet", "slogdet",
              "inverse", "matrix_power", "cross"]
 PLAIN_FUNCTIONS = {"einsum": einsum, "tensordot": tensordot, "cdist": cdist, "chain_matmul": chain_matmul}
+
+
+# ------------------------------------------------------------------ torch.linalg's names
+
+class Solve(ArrayFunction):
+    """X with A X = B (batched); dB = A^-T g, dA = -dB X^T."""
+
+    @staticmethod
+    def forward(ctx, a, b, vector=False):
+        rhs = b[..., None] if vector else b
+        try:
+            x = np.linalg.solve(a, rhs)
+        except np.linalg.LinAlgError:
+            raise RuntimeError("linalg.solve: The solver failed because the input matrix is singular.") from None
+        ctx.save_for_backward(a, x)
+        ctx.vector, ctx.b_shape = vector, b.shape
+        return (x[..., 0] if vector else x).astype(np.result_type(a, b))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        g = grad[..., None] if ctx.vector else grad
+        gb = np.linalg.solve(_swap(a), g)
+        ga = -gb @ _swap(x)
+        gb = gb[..., 0] if ctx.vector else gb
+        return unbroadcast(ga, a.shape), unbroadcast(gb, ctx.b_shape)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """``torch.linalg.vector_norm``: the ``ord``-norm of the elements over ``dim`` (all by default)."""
+    return x.norm(ord, dim, keepdim, dtype=dtype)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    """``torch.linalg.matrix_norm`` for ord 'fro', inf, -inf, 1, -1 (2, -2 and 'nuc' need an SVD
+    and are not available)."""
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
+    d0, d1 = wrap_dim(dim[0], A.ndim), wrap_dim(dim[1], A.ndim)
+    if ord == "fro":
+        return A.norm(2, (d0, d1), keepdim, dtype=dtype)
+    if ord in (float("inf"), -float("inf"), 1, -1):
+        over, across = (d1, d0) if abs(ord) == float("inf") else (d0, d1)
+        sums = A.abs().sum(over, keepdim=True)
+        out = sums.amax(across, keepdim=True) if ord > 0 else sums.amin(across, keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
+    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs a singular value decomposition, which fastnn "
+                              f"does not provide; use 'fro', 1, -1, inf or -inf")
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """``torch.linalg.norm``: a vector norm, or a matrix norm when ``dim`` is a pair or ``ord``
+    is given for a 2-D input."""
+    if isinstance(dim, numbers.Integral):
+        dim = (dim,)
+    if dim is not None and len(dim) == 2 or dim is None and ord is not None and A.ndim == 2:
+        return matrix_norm(A, "fro" if ord is None else ord, (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
+    if dim is None and ord is not None and A.ndim != 1:
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                           f"{A.ndim}D.")
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+def solve(A, B, *, left=True):
+    """X with A X = B (B a vector or a batch of matrices)."""
+    if not left:
+        raise NotImplementedError("linalg.solve(left=False) is not supported; transpose: solve(A.mT, B.mT).mT")
+    _square_check(A, "solve")
+    a, b = _same_dtype(A, B)
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
+    return Solve.apply(a, b, vector=vector)
+
+
+def multi_dot(tensors):
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError("multi_dot(): expected at least 2 tensors but got " + str(len(tensors)))
+    first, last = tensors[0], tensors[-1]
+    squeeze_first, squeeze_last = first.ndim == 1, last.ndim == 1
+    tensors[0] = first.unsqueeze(0) if squeeze_first else first
+    tensors[-1] = last.unsqueeze(1) if squeeze_last else last
+    out = chain_matmul(*tensors)
+    if squeeze_last:
+        out = out.squeeze(-1)
+    if squeeze_first:
+        out = out.squeeze(0)
+    return out
+
+
+def vecdot(x, y, *, dim=-1):
+    return (x * y).sum(dim)
+
+
+def _linalg_matmul(input, other):
+    return input.matmul(other)
+
+
+def _det(A):
+    return A.det()
+
+
+def _slogdet(A):
+    return A.slogdet()
+
+
+def _inv(A):
+    return A.inverse()
+
+
+def _matrix_power(A, n):
+    return A.matrix_power(n)
+
+
+def _cross(input, other, *, dim=-1):
+    return input.cross(other, dim)
+
+
+def _diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    return A.diagonal(offset, dim1, dim2)
+
+
+# ``torch.linalg.<name>``: what ``fastnn.linalg`` holds
+TORCH_LINALG = {"norm": linalg_norm, "vector_norm": vector_norm, "matrix_norm": matrix_norm, "solve": solve,
+                "multi_dot": multi_dot, "vecdot": vecdot, "matmul": _linalg_matmul, "det": _det, "slogdet": _slogdet,
+                "inv": _inv, "matrix_power": _matrix_power, "cross": _cross, "diagonal": _diagonal}
+for _name, _fn in TORCH_LINALG.items():
+    _fn.__name__ = _fn.__qualname__ = _name
