@@ -51,7 +51,8 @@ __all__ = ["Tensor", "Size", "device", "dtype", "Generator", "ArrayFunction", "t
            "empty_like", "full_like", "rand_like", "randn_like", "randint_like", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
            "GradcheckError", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "backends",
            "set_backend", "use_backend", "available_backends", "set_num_threads", "get_num_threads",
-           "set_printoptions", "get_printoptions", "printoptions", "return_types", "autograd", "cuda", "accelerator",
+           "set_printoptions", "get_printoptions", "get_default_dtype", "set_default_dtype", "set_default_device",
+           "get_default_device", "is_floating_point", "printoptions", "return_types", "autograd", "cuda", "accelerator",
            "nn", "optim", "save", "load", "utils", "data", "vision",
            "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "complex64",
            "complex128", "float", "double", "half", "long", "int", "short", "cfloat", "cdouble"]
@@ -73,8 +74,25 @@ def is_floating_point(input) -> "bool":
 
 
 def get_default_dtype():
-    """float32: fastnn's default floating point type (it cannot be changed)."""
+    """float32: fastnn's default floating point type (its kernels are float32)."""
     return float32
+
+
+def set_default_dtype(d) -> None:
+    """Only float32 is accepted: fastnn's kernels and factories are float32 by default (ask for
+    float64 per tensor with ``dtype=fastnn.float64``)."""
+    if _types.to_dtype(d) != float32:
+        raise NotImplementedError(f"fastnn's default dtype is float32 and cannot be changed to {d}; pass "
+                                  f"dtype={d} to the factories instead")
+
+
+def set_default_device(device) -> None:
+    """Only the CPU is accepted: fastnn computes on the CPU."""
+    _types.check_device(device, "default device")
+
+
+def get_default_device():
+    return _types.CPU
 
 
 _malloc.keep_freed_memory()
