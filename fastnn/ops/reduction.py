@@ -382,7 +382,8 @@ def _check_nonempty(x, dim, fn):
         raise IndexError(f"{fn}(): Expected reduction dim {dim} to have non-zero size.")
 
 
-def _finish(x0d, values, indices, keepdim):
+def _finish(x0d, values, indices):
+    """(values, indices) back to 0-d when the input was 0-d (viewed as 1-D to pick along dim 0)."""
     if x0d:
         return values.reshape(()), indices.reshape(())
     return values, indices
@@ -531,7 +532,7 @@ class ReductionMethods:
         x, d, was0d = _pick_dim(self, dim, name)
         _check_nonempty(x, d, name)
         arg = (np.argmax if largest else np.argmin)(x.data, axis=d, keepdims=True)
-        values, indices = _finish(was0d, *_take(x, arg, d, keep), keep)
+        values, indices = _finish(was0d, *_take(x, arg, d, keep))
         return (MaxResult if largest else MinResult)(values, indices)
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -628,7 +629,7 @@ class ReductionMethods:
         positions = np.arange(a.shape[d]).reshape((-1,) + (1,) * (a.ndim - d - 1))
         index = np.maximum.accumulate(np.where(hit, positions, 0), axis=d)     # ties: the latest (PyTorch)
         values, indices = _take(x, index, d, True, unique=False)
-        values, indices = _finish(was0d, values, indices, True)
+        values, indices = _finish(was0d, values, indices)
         return (return_types.cummax if largest else return_types.cummin)(values, indices)
 
     def cummax(self, dim):
@@ -651,7 +652,7 @@ class ReductionMethods:
             raise TypeError("sort(): dim must be an int")
         x, d, was0d = _pick_dim(self, dim, "sort")
         index = _stable_argsort(x.data, d, descending)
-        values, indices = _finish(was0d, *_take(x, index, d, True), True)
+        values, indices = _finish(was0d, *_take(x, index, d, True))
         return return_types.sort(values, indices)
 
     def argsort(self, dim=-1, descending=False, stable=False):
@@ -669,7 +670,7 @@ class ReductionMethods:
         if not isinstance(k, numbers.Integral) or not 0 <= k <= n:
             raise RuntimeError(f"selected index k out of range: k={k} for a dimension of size {n}")
         index = np.take(_stable_argsort(x.data, d, descending=largest), np.arange(k), axis=d)
-        values, indices = _finish(was0d, *_take(x, index, d, True), True)
+        values, indices = _finish(was0d, *_take(x, index, d, True))
         return return_types.topk(values, indices)
 
     def kthvalue(self, k, dim=-1, keepdim=False):
@@ -680,7 +681,7 @@ class ReductionMethods:
         if not isinstance(k, numbers.Integral) or not 1 <= k <= n:
             raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim}: k={k}, size {n}")
         index = np.take(_stable_argsort(x.data, d), [k - 1], axis=d)
-        return return_types.kthvalue(*_finish(was0d, *_take(x, index, d, keepdim), keepdim))
+        return return_types.kthvalue(*_finish(was0d, *_take(x, index, d, keepdim)))
 
     def median(self, dim=None, keepdim=False):
         """``x.median()``: the lower of the two middle values (no averaging, as PyTorch);
@@ -705,7 +706,7 @@ class ReductionMethods:
             nan = np.isnan(x.data)
             has_nan = nan.any(axis=d, keepdims=True)
             index = np.where(has_nan, np.argmax(nan, axis=d, keepdims=True), index)
-        return return_types.median(*_finish(was0d, *_take(x, index, d, keepdim), keepdim))
+        return return_types.median(*_finish(was0d, *_take(x, index, d, keepdim)))
 
     def nanmedian(self, dim=None, keepdim=False):
         _no_bool(self, "nanmedian")
@@ -722,7 +723,7 @@ class ReductionMethods:
         pos = np.maximum((valid - 1) // 2, 0)
         index = np.take_along_axis(order, np.broadcast_to(pos, order.shape[:d] + (1,) + order.shape[d + 1:]),
                                    axis=d)
-        return return_types.nanmedian(*_finish(was0d, *_take(x, index, d, keepdim), keepdim))
+        return return_types.nanmedian(*_finish(was0d, *_take(x, index, d, keepdim)))
 
     def mode(self, dim=-1, keepdim=False):
         """The most frequent value along ``dim`` (the smallest of equally frequent ones) and
@@ -736,7 +737,7 @@ class ReductionMethods:
             best = vals[np.argmax(counts)]
             index[r] = np.flatnonzero(row == best)[-1]
         index = np.moveaxis(index.reshape(a.shape[:-1] + (1,)), -1, d)
-        return return_types.mode(*_finish(was0d, *_take(x, index, d, keepdim), keepdim))
+        return return_types.mode(*_finish(was0d, *_take(x, index, d, keepdim)))
 
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         """The ``q``-th quantiles (q a number or a 1-D tensor in [0, 1]) along ``dim`` (all
