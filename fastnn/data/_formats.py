@@ -1,4 +1,4 @@
-"""Parsers of the official formats: MNIST's IDX, CIFAR-10's binary batches and its python batches.
+"""Parsers of the official formats: MNIST's IDX, CIFAR-10's and CIFAR-100's binary and python batches.
 
 IDX and CIFAR-10 binary are tiny formats that a learner can read in full here.
 
@@ -10,9 +10,14 @@ CIFAR-10 binary (https://www.cs.toronto.edu/~kriz/cifar.html): records of 3073 b
 header: 1 label byte (0-9) and 3072 pixel bytes (1024 red, 1024 green, 1024 blue, each a
 32x32 plane row by row), i.e. already CHW.
 
+CIFAR-100 binary (``cifar-100-binary/train.bin``, ``test.bin``): the same records with TWO label
+bytes in front, 3074 bytes each: the coarse label (0-19, the superclass), then the fine label
+(0-99, the class), then the 3072 pixel bytes.
+
 CIFAR-10 python (the ``cifar-10-batches-py`` folder torchvision downloads): each batch is a
 Python 2 pickle of ``{"data": uint8 array (10000, 3072), "labels": [int, ...], ...}`` with
-the same pixel layout. A pickle can run any code it names while loading, so these are read
+the same pixel layout. CIFAR-100 python (``cifar-100-python/train``, ``test``) is the same with
+``"fine_labels"`` and ``"coarse_labels"`` in place of ``"labels"``. A pickle can run any code it names while loading, so these are read
 with :class:`DataOnlyUnpickler`, which can build lists, dicts, strings, bytes, numbers and
 NumPy arrays and nothing else — and only after the file's MD5 matched the official one.
 """
@@ -28,12 +33,15 @@ import numpy as np
 
 from ._storage import DatasetError
 
-__all__ = ["gunzip", "parse_idx", "parse_cifar_bin", "parse_cifar_python", "check_labels",
-           "DataOnlyUnpickler", "UnsafePickleError", "load_data_pickle"]
+__all__ = ["gunzip", "parse_idx", "parse_cifar_bin", "parse_cifar_python", "parse_cifar100_bin",
+           "parse_cifar100_python", "check_labels", "DataOnlyUnpickler", "UnsafePickleError", "load_data_pickle"]
 
 IDX_LABELS_MAGIC = 2049
 IDX_IMAGES_MAGIC = 2051
 CIFAR_RECORD = 1 + 3 * 32 * 32
+CIFAR100_RECORD = 2 + 3 * 32 * 32
+CIFAR100_COARSE_CLASSES = 20
+CIFAR100_FINE_CLASSES = 100
 
 
 def gunzip(data: bytes, path: Path | str) -> bytes:
@@ -80,22 +88,45 @@ def parse_idx(data: bytes, path: Path | str, magic: int, count: int | None = Non
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
+def _cifar_records(data: bytes, path: Path | str, record: int, count: int | None) -> np.ndarray:
+    """The bytes of a CIFAR binary batch as an ``(N, record)`` array, after checking the length."""
+    if len(data) % record:
+        full = len(data) // record
+        raise DatasetError(f"{path}: truncated or padded: {len(data)} bytes is {full} whole records of "
+                           f"{record} bytes plus {len(data) % record} stray bytes")
+    n = len(data) // record
+    if count is not None and n != count:
+        raise DatasetError(f"{path}: holds {n} records, expected {count}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(n, record)
+
+
 def parse_cifar_bin(data: bytes, path: Path | str, count: int | None = 10000,
                     num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """``(images uint8 (N, 3, 32, 32), labels int64 (N,))`` from a CIFAR-10 binary batch file."""
-    if len(data) % CIFAR_RECORD:
-        full = len(data) // CIFAR_RECORD
-        raise DatasetError(f"{path}: truncated or padded: {len(data)} bytes is {full} whole records of "
-                           f"{CIFAR_RECORD} bytes plus {len(data) % CIFAR_RECORD} stray bytes")
-    n = len(data) // CIFAR_RECORD
-    if count is not None and n != count:
-        raise DatasetError(f"{path}: holds {n} records, expected {count}")
-    rec = np.frombuffer(data, dtype=np.uint8).reshape(n, CIFAR_RECORD)
+    rec = _cifar_records(data, path, CIFAR_RECORD, count)
+    n = len(rec)
     labels = rec[:, 0].astype(np.int64)
     if n and labels.max() >= num_classes:
         raise DatasetError(f"{path}: label {int(labels.max())} out of range 0..{num_classes - 1}; "
                            "not a CIFAR-10 binary batch (CIFAR-100 has 2 label bytes per record)")
     return rec[:, 1:].reshape(n, 3, 32, 32), labels
+
+
+def parse_cifar100_bin(data: bytes, path: Path | str, count: int | None = None,
+                       num_classes: int = CIFAR100_FINE_CLASSES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(images uint8 (N, 3, 32, 32), fine labels int64 (N,), coarse labels int64 (N,))`` from a
+    CIFAR-100 binary file (``train.bin`` / ``test.bin``: coarse byte, fine byte, 3072 pixels)."""
+    if len(data) % CIFAR100_RECORD and not len(data) % CIFAR_RECORD:
+        raise DatasetError(f"{path}: {len(data)} bytes is a whole number of CIFAR-10 records (3073 bytes), "
+                           f"not of CIFAR-100 records ({CIFAR100_RECORD} bytes): is this a CIFAR-10 batch?")
+    rec = _cifar_records(data, path, CIFAR100_RECORD, count)
+    n = len(rec)
+    coarse, fine = rec[:, 0].astype(np.int64), rec[:, 1].astype(np.int64)
+    for what, labels, k in (("coarse", coarse, CIFAR100_COARSE_CLASSES), ("fine", fine, num_classes)):
+        if n and labels.max() >= k:
+            raise DatasetError(f"{path}: {what} label {int(labels.max())} out of range 0..{k - 1}; "
+                               "not a CIFAR-100 binary file")
+    return rec[:, 2:].reshape(n, 3, 32, 32), fine, coarse
 
 
 def check_labels(labels: np.ndarray, path: Path | str, num_classes: int = 10) -> np.ndarray:
@@ -176,31 +207,56 @@ def load_data_pickle(data: bytes, path: Path | str):
         raise DatasetError(f"{path}: not a readable pickle ({type(e).__name__}: {e})") from e
 
 
-def parse_cifar_python(data: bytes, path: Path | str, count: int | None = 10000,
-                       num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """``(images uint8 (N, 3, 32, 32), labels int64 (N,))`` from a CIFAR-10 python batch file."""
+def _cifar_python_batch(data: bytes, path: Path | str, label_keys: tuple[str, ...], count: int | None,
+                       what: str) -> tuple[np.ndarray, ...]:
+    """``(images (N, 3, 32, 32), *label arrays)`` of a CIFAR python batch, the labels read from ``label_keys``."""
     batch = load_data_pickle(data, path)
     if not isinstance(batch, dict):
-        raise DatasetError(f"{path}: a CIFAR-10 python batch is a dict, this pickle holds a {type(batch).__name__}")
+        raise DatasetError(f"{path}: a {what} python batch is a dict, this pickle holds a {type(batch).__name__}")
     # Python 2 str keys arrive as str; a pickle written with bytes keys is read too
     fields = {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in batch.items()}
-    if "data" not in fields or "labels" not in fields:
-        raise DatasetError(f"{path}: a CIFAR-10 python batch has 'data' and 'labels', this one has "
-                           f"{sorted(map(str, fields))}")
-    images, labels = fields["data"], fields["labels"]
+    if any(k not in fields for k in ("data",) + label_keys):
+        wanted = " and ".join(repr(k) for k in ("data",) + label_keys)
+        raise DatasetError(f"{path}: a {what} python batch has {wanted}, this one has {sorted(map(str, fields))}")
+    images = fields["data"]
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3072:
         shape = getattr(images, "shape", None)
         raise DatasetError(f"{path}: 'data' should be a uint8 array of shape (N, 3072), got "
                            f"{type(images).__name__} {getattr(images, 'dtype', '')} {shape}")
-    try:
-        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    except (TypeError, ValueError) as e:
-        raise DatasetError(f"{path}: 'labels' is not a list of integers ({e})") from e
     n = len(images)
-    if len(labels) != n:
-        raise DatasetError(f"{path}: {n} images but {len(labels)} labels")
+    out = [np.ascontiguousarray(images).reshape(n, 3, 32, 32)]
+    for key in label_keys:
+        try:
+            labels = np.asarray(fields[key], dtype=np.int64).reshape(-1)
+        except (TypeError, ValueError) as e:
+            raise DatasetError(f"{path}: {key!r} is not a list of integers ({e})") from e
+        if len(labels) != n:
+            raise DatasetError(f"{path}: {n} images but {len(labels)} {key}")
+        out.append(labels)
     if count is not None and n != count:
         raise DatasetError(f"{path}: holds {n} records, expected {count}")
-    if n and (labels.min() < 0 or labels.max() >= num_classes):
+    return tuple(out)
+
+
+def _check_range(labels: np.ndarray, path, key: str, k: int) -> None:
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise DatasetError(f"{path}: {key} out of range 0..{k - 1}")
+
+
+def parse_cifar_python(data: bytes, path: Path | str, count: int | None = 10000,
+                       num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """``(images uint8 (N, 3, 32, 32), labels int64 (N,))`` from a CIFAR-10 python batch file."""
+    images, labels = _cifar_python_batch(data, path, ("labels",), count, "CIFAR-10")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise DatasetError(f"{path}: label out of range 0..{num_classes - 1}")
-    return np.ascontiguousarray(images).reshape(n, 3, 32, 32), labels
+    return images, labels
+
+
+def parse_cifar100_python(data: bytes, path: Path | str, count: int | None = None,
+                          num_classes: int = CIFAR100_FINE_CLASSES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(images uint8 (N, 3, 32, 32), fine labels, coarse labels)`` from a CIFAR-100 python file
+    (``train`` / ``test``: a pickled dict with ``data``, ``fine_labels``, ``coarse_labels``)."""
+    images, fine, coarse = _cifar_python_batch(data, path, ("fine_labels", "coarse_labels"), count, "CIFAR-100")
+    _check_range(fine, path, "fine_labels", num_classes)
+    _check_range(coarse, path, "coarse_labels", CIFAR100_COARSE_CLASSES)
+    return images, fine, coarse

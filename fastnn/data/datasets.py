@@ -1,4 +1,4 @@
-"""MNIST, Fashion-MNIST and CIFAR-10, read from their official files; the embedded mini-MNIST.
+"""MNIST, Fashion-MNIST, CIFAR-10 and CIFAR-100, read from their official files; the embedded mini-MNIST.
 
     from fastnn.data import MNIST, CIFAR10, DataLoader, transforms as T
     train = MNIST(train=True, transform=T.ToFloat())        # files in $FASTNN_DATA/mnist/
@@ -13,10 +13,12 @@ on whole batches (see :mod:`fastnn.data.transforms`); with ``transform=None`` sa
 raw uint8 pixels, so for training use at least ``transform=T.ToFloat()``.
 
 Files are looked for in ``<root>/<sub>/`` where ``root`` is the argument, else
-``$FASTNN_DATA``, else ``~/.cache/fastnn``, and ``<sub>`` is ``mnist``, ``fashion-mnist`` or
-``cifar-10`` (torchvision's layouts — ``<root>/MNIST/raw/``, ``<root>/FashionMNIST/raw/``,
-``<root>/cifar-10-batches-py/`` — and ``<root>`` itself are searched too). Every file's MD5
-is checked against the official value (once; see ``_storage``).
+``$FASTNN_DATA``, else ``~/.cache/fastnn``, and ``<sub>`` is ``mnist``, ``fashion-mnist``,
+``cifar-10`` or ``cifar-100`` (torchvision's layouts — ``<root>/MNIST/raw/``,
+``<root>/FashionMNIST/raw/``, ``<root>/cifar-10-batches-py/``, ``<root>/cifar-100-python/`` —
+and the official archives' folders are searched too). Every file's MD5 is checked against the
+official value (once; see ``_storage``); where none is published for a file (CIFAR-100's
+extracted binary files), only a copy fastnn extracted from the verified archive is read.
 
 These sets are array-backed (whole batches in one NumPy call); :mod:`fastnn.vision.datasets`
 serves the same files one sample at a time, as torchvision does.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import tarfile
 from dataclasses import dataclass
@@ -33,13 +36,14 @@ from typing import Callable
 
 import numpy as np
 
-from ._formats import (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, check_labels, gunzip, parse_cifar_bin,
-                       parse_cifar_python, parse_idx)
+from . import _storage
+from ._formats import (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, check_labels, gunzip, parse_cifar100_bin,
+                       parse_cifar100_python, parse_cifar_bin, parse_cifar_python, parse_idx)
 from ._storage import (DatasetError, DatasetNotFoundError, atomic_write_bytes, data_root, download,
                        is_verified, not_found_message, read_verified, record_verified)
 from ..utils.data.dataset import ArrayDataset
 
-__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "mnist_mini"]
+__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "mnist_mini"]
 
 EMBEDDED_DIR = Path(__file__).resolve().parent / "_embedded"
 
@@ -253,26 +257,170 @@ def mnist_mini(train: bool = True, transform=None, target_transform=None) -> MNI
 
 
 # ---------------------------------------------------------------------------------------
-# CIFAR-10 (binary and python versions)
+# CIFAR-10 and CIFAR-100 (binary and python versions)
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _CifarFormat:
-    """One of CIFAR-10's two official distributions: where its files are and how to read them."""
+    """One official distribution of a CIFAR set: where its files are and how to read them."""
 
-    what: str                       # for messages
-    folder: str                     # the folder its archive extracts to
+    what: str                              # for messages
+    folder: str                            # the folder its archive extracts to
     archive: str
     archive_md5: str
-    checksums: dict[str, str]       # member file name -> MD5
-    suffix: str                     # of the batch file names
-    parse: Callable[..., tuple[np.ndarray, np.ndarray]]
+    checksums: dict[str, str | None]       # member file name -> official MD5 (None: none published)
+    files: dict[bool, list[str]]           # train? -> the member files of the split
+    parse: Callable[..., tuple[np.ndarray, ...]]
+    in_subdir: bool = False                # the files may also sit loose in <root>/<subdir>/
+    in_root: bool = False                  # ... and (unmistakable names) in <root> itself
 
     def names(self, train: bool) -> list[str]:
-        stems = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
-        return [stem + self.suffix for stem in stems]
+        return list(self.files[bool(train)])
 
 
-class CIFAR10(_ImageDataset):
+def _extracted_md5(path: Path) -> str | None:
+    """The MD5 that fastnn recorded for ``path`` when it extracted it from a verified official
+    archive, if the file still matches it; else None.
+
+    For archive members whose MD5 is not published (CIFAR-100's binary ``train.bin`` /
+    ``test.bin``) this is what makes the extracted copy trustworthy: it came out of an archive
+    whose official MD5 matched.
+    """
+    try:
+        record = json.loads(_storage._record_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    md5 = record.get("md5") if isinstance(record, dict) else None
+    if isinstance(md5, str) and record.get("file") == str(path.resolve()) and is_verified(path, md5):
+        return md5
+    return None
+
+
+class _CIFAR(_ImageDataset):
+    """What CIFAR-10 and CIFAR-100 share: two official distributions, their folders and archives,
+    verification, extraction. Subclasses give the file names, checksums and parsers."""
+
+    name = "CIFAR"
+    subdir = ""
+    mirrors = ["https://www.cs.toronto.edu/~kriz/"]
+
+    def __init__(self, root=None, train: bool = True, download: bool = False, transform=None,
+                 target_transform=None):
+        self.train = bool(train)
+        self.root = data_root(root)
+        columns, self.files = self._load(self.root, self.train, download)
+        self._extra_columns(columns[2:])
+        super().__init__(columns[0], columns[1], transform=transform, target_transform=target_transform)
+
+    def _extra_columns(self, columns) -> None:
+        """Label arrays beyond the targets (CIFAR-100's coarse labels)."""
+
+    def _count(self, name: str, train: bool) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def _formats(cls) -> tuple[_CifarFormat, _CifarFormat]:
+        """``(binary version, python version)``, read from the class attributes when asked (tests patch them)."""
+        return cls._binary(), cls._python()
+
+    @classmethod
+    def search_dirs(cls, root: Path, fmt: _CifarFormat | None = None) -> list[Path]:
+        """Folders that may hold the files of ``fmt`` (default: the binary version)."""
+        fmt = fmt or cls._binary()
+        sub = root / cls.subdir
+        return ([sub] if fmt.in_subdir else []) + [sub / fmt.folder, root / fmt.folder] + ([root] if fmt.in_root else [])
+
+    @classmethod
+    def archive_paths(cls, root: Path, fmt: _CifarFormat | None = None) -> list[Path]:
+        fmt = fmt or cls._binary()
+        return [root / cls.subdir / fmt.archive, root / fmt.archive]
+
+    def _load(self, root: Path, train: bool, download_: bool):
+        """``([images, labels, *more labels], files)``: every file of the split, parsed and joined."""
+        fmt, blobs = self._locate(root, train, download_)
+        parts = []
+        for name in fmt.names(train):
+            path, data = blobs[name]
+            parts.append(fmt.parse(data, path, self._count(name, train), len(self.classes)))
+        columns = [np.concatenate(c) if len(c) > 1 else c[0] for c in zip(*parts)]
+        return columns, [blobs[n][0] for n in fmt.names(train)]
+
+    def _locate(self, root: Path, train: bool, download_: bool):
+        """``(format, {name: (path, verified bytes)})`` for every file of the split.
+
+        Preference: extracted binary files, extracted python files, the binary archive, the
+        python archive, and last a download of the binary archive. An extracted file without a
+        published MD5 is used only if fastnn extracted it itself from the verified archive.
+        """
+        formats = self._formats()
+        unverifiable: list[Path] = []
+        for fmt in formats:
+            names = fmt.names(train)
+            for d in self.search_dirs(root, fmt):
+                if not all((d / n).is_file() for n in names):
+                    continue
+                md5s = {n: fmt.checksums[n] or _extracted_md5(d / n) for n in names}
+                if any(m is None for m in md5s.values()):
+                    unverifiable += [d / n for n, m in md5s.items() if m is None]
+                    continue
+                return fmt, {n: (d / n, read_verified(d / n, md5s[n], what=f"{self.name} file ({fmt.what})"))
+                             for n in names}
+        for fmt in formats:
+            archive = next((p for p in self.archive_paths(root, fmt) if p.is_file()), None)
+            if archive is not None:
+                return fmt, self._from_archive(archive, fmt, fmt.names(train))
+        fmt, errors = formats[0], []
+        if download_:
+            archive, errors = download(fmt.archive, fmt.archive_md5, self.mirrors, root / self.subdir)
+            if archive is not None:
+                return fmt, self._from_archive(archive, fmt, fmt.names(train))
+        if unverifiable:
+            raise DatasetError(
+                f"{self.name}: found {', '.join(map(str, unverifiable))}, but no official checksum is "
+                f"published for the extracted files of the {fmt.what}, so they cannot be verified. Put the "
+                f"official {fmt.archive} (MD5 {fmt.archive_md5}) in {root / self.subdir}/ and fastnn checks it "
+                f"and extracts these files itself; or use the python version ({formats[1].folder}/, "
+                "whose files have published MD5s).")
+        python = formats[1]
+        looked = [d for f in formats for d in self.search_dirs(root, f) + self.archive_paths(root, f)]
+        needed = [", ".join(fmt.names(train)) + f" (or {fmt.archive}; or the python version: "
+                  f"{python.folder}/{', '.join(python.names(train))} or {python.archive})"]
+        raise DatasetNotFoundError(not_found_message(
+            self.name, looked, needed, [m + f.archive for f in formats for m in self.mirrors], self.subdir,
+            errors, download_tried=download_))
+
+    def _from_archive(self, archive: Path, fmt: _CifarFormat, names: list[str]) -> dict[str, tuple[Path, bytes]]:
+        if not is_verified(archive, fmt.archive_md5):
+            raise DatasetError(f"checksum mismatch for {archive}: its MD5 is not the official "
+                               f"{fmt.archive_md5}. The archive is corrupt, truncated or not the "
+                               "official one: delete it and download it again.")
+        out_dir = archive.parent / fmt.folder
+        out: dict[str, tuple[Path, bytes]] = {}
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                members = {os.path.basename(m.name): m for m in tar.getmembers() if m.isfile()}
+                for name in names:
+                    m = members.get(name)
+                    if m is None:
+                        raise DatasetError(f"{archive}: has no member {name}")
+                    f = tar.extractfile(m)
+                    data = f.read() if f is not None else b""
+                    got = hashlib.md5(data, usedforsecurity=False).hexdigest()
+                    expected = fmt.checksums[name]
+                    if expected is not None and got != expected:
+                        raise DatasetError(f"{archive}: member {name} has MD5 {got}, expected {expected}")
+                    target = out_dir / name
+                    try:  # extract (only the files we know, by basename: no path games) for next time
+                        atomic_write_bytes(target, data)
+                        record_verified(target, got)   # the official MD5, or the member's in a verified archive
+                    except OSError:
+                        target = archive  # read-only folder: read from the archive every time
+                    out[name] = (target, data)
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise DatasetError(f"{archive}: cannot read the tar.gz archive ({e})") from e
+        return out
+
+
+class CIFAR10(_CIFAR):
     """CIFAR-10: 50,000 train / 10,000 test colour images, 3x32x32 uint8, 10 classes.
 
     Reads the official *binary version* — ``cifar-10-binary.tar.gz`` (its members are extracted
@@ -292,7 +440,6 @@ class CIFAR10(_ImageDataset):
     archive = "cifar-10-binary.tar.gz"
     archive_md5 = "c32a1d4ab5d03f1284b67883e8d87530"
     archive_dir = "cifar-10-batches-bin"
-    mirrors = ["https://www.cs.toronto.edu/~kriz/"]
     classes = ["airplane", "automobile", "bird", "cat", "deer",
                "dog", "frog", "horse", "ship", "truck"]
     checksums = {
@@ -317,103 +464,90 @@ class CIFAR10(_ImageDataset):
     }
     records_per_file = 10000
 
-    def __init__(self, root=None, train: bool = True, download: bool = False, transform=None,
-                 target_transform=None):
-        self.train = bool(train)
-        self.root = data_root(root)
-        images, labels, self.files = self._load(self.root, self.train, download)
-        super().__init__(images, labels, transform=transform, target_transform=target_transform)
+    @staticmethod
+    def _stems(train: bool) -> list[str]:
+        return [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
 
-    # -- the two distributions (read from the class attributes when asked, so tests can patch them)
+    @classmethod
+    def _binary(cls) -> _CifarFormat:
+        files = {t: [s + ".bin" for s in cls._stems(t)] for t in (True, False)}
+        return _CifarFormat("binary version", cls.archive_dir, cls.archive, cls.archive_md5, cls.checksums,
+                            files, parse_cifar_bin, in_subdir=True, in_root=True)
+
+    @classmethod
+    def _python(cls) -> _CifarFormat:
+        files = {t: cls._stems(t) for t in (True, False)}
+        return _CifarFormat("python version", cls.python_dir, cls.python_archive, cls.python_archive_md5,
+                            cls.python_checksums, files, parse_cifar_python)
+
+    def _count(self, name: str, train: bool) -> int:
+        return self.records_per_file
+
+
+class CIFAR100(_CIFAR):
+    """CIFAR-100: 50,000 train / 10,000 test colour images, 3x32x32 uint8, 100 classes in 20 superclasses.
+
+    ``targets`` are the *fine* labels (0-99, named by ``classes``), as torchvision's CIFAR100;
+    ``coarse_targets`` (0-19, named by ``coarse_classes``) are fastnn's addition.
+
+    Reads the official *binary version* — ``cifar-100-binary.tar.gz`` (MD5-checked, its
+    ``train.bin`` / ``test.bin`` extracted next to it on first use) or the ``cifar-100-binary/``
+    folder fastnn extracted from it — and the official *python version* that torchvision
+    downloads: ``cifar-100-python/`` (``train``, ``test``; MD5-checked, then unpickled data-only)
+    or ``cifar-100-python.tar.gz``; under ``<root>/cifar-100/`` or ``<root>``. No MD5 is
+    published for the extracted binary files, so a ``train.bin`` that did not come out of the
+    verified archive is refused with a message saying what to do. ``download=True`` fetches
+    the binary version.
+
+    Citation: A. Krizhevsky, *Learning Multiple Layers of Features from Tiny Images*, 2009.
+    """
+
+    name = "CIFAR100"
+    subdir = "cifar-100"
+    # MD5s of the archives as published on the data set's page; of the python files, torchvision's
+    archive = "cifar-100-binary.tar.gz"
+    archive_md5 = "03b5dce01913d631647c71ecec9e9cb8"
+    archive_dir = "cifar-100-binary"
+    checksums: dict[str, str | None] = {"train.bin": None, "test.bin": None}   # none published
+    python_archive = "cifar-100-python.tar.gz"
+    python_archive_md5 = "eb9058c3a382ffc7106e4002c42a8d85"
+    python_dir = "cifar-100-python"
+    python_checksums = {"train": "16019d7e3df5f24257cddd939b257f8d", "test": "f0ef6b0ae62326f3e7ffdfab6717acfc"}
+    counts = {True: 50000, False: 10000}
+    # torchvision reads these from the python version's ``meta`` file (fine_label_names)
+    classes = [
+        "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
+        "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
+        "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur",
+        "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard",
+        "lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man", "maple_tree", "motorcycle",
+        "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear",
+        "pickup_truck", "pine_tree", "plain", "plate", "poppy", "porcupine", "possum", "rabbit", "raccoon",
+        "ray", "road", "rocket", "rose", "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail",
+        "snake", "spider", "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank", "telephone",
+        "television", "tiger", "tractor", "train", "trout", "tulip", "turtle", "wardrobe", "whale",
+        "willow_tree", "wolf", "woman", "worm",
+    ]
+    coarse_classes = [
+        "aquatic_mammals", "fish", "flowers", "food_containers", "fruit_and_vegetables",
+        "household_electrical_devices", "household_furniture", "insects", "large_carnivores",
+        "large_man-made_outdoor_things", "large_natural_outdoor_scenes", "large_omnivores_and_herbivores",
+        "medium_mammals", "non-insect_invertebrates", "people", "reptiles", "small_mammals", "trees",
+        "vehicles_1", "vehicles_2",
+    ]
+
     @classmethod
     def _binary(cls) -> _CifarFormat:
         return _CifarFormat("binary version", cls.archive_dir, cls.archive, cls.archive_md5, cls.checksums,
-                            ".bin", parse_cifar_bin)
+                            {True: ["train.bin"], False: ["test.bin"]}, parse_cifar100_bin, in_subdir=True)
 
     @classmethod
     def _python(cls) -> _CifarFormat:
         return _CifarFormat("python version", cls.python_dir, cls.python_archive, cls.python_archive_md5,
-                            cls.python_checksums, "", parse_cifar_python)
+                            cls.python_checksums, {True: ["train"], False: ["test"]}, parse_cifar100_python)
 
-    @classmethod
-    def search_dirs(cls, root: Path, fmt: _CifarFormat | None = None) -> list[Path]:
-        """Folders that may hold the batch files of ``fmt`` (default: the binary version)."""
-        fmt = fmt or cls._binary()
-        sub = root / cls.subdir
-        if fmt.suffix:  # binary files have unmistakable names: also look in the roots themselves
-            return [sub, sub / fmt.folder, root / fmt.folder, root]
-        return [sub / fmt.folder, root / fmt.folder]
+    def _count(self, name: str, train: bool) -> int:
+        return self.counts[bool(train)]
 
-    @classmethod
-    def archive_paths(cls, root: Path, fmt: _CifarFormat | None = None) -> list[Path]:
-        fmt = fmt or cls._binary()
-        return [root / cls.subdir / fmt.archive, root / fmt.archive]
-
-    def _load(self, root: Path, train: bool, download_: bool):
-        fmt, blobs = self._locate(root, train, download_)
-        images, labels = [], []
-        for name in fmt.names(train):
-            path, data = blobs[name]
-            x, y = fmt.parse(data, path, self.records_per_file, len(self.classes))
-            images.append(x)
-            labels.append(y)
-        return np.concatenate(images), np.concatenate(labels), [blobs[n][0] for n in fmt.names(train)]
-
-    def _locate(self, root: Path, train: bool, download_: bool):
-        """``(format, {name: (path, verified bytes)})`` for every batch file of the split.
-
-        Preference: extracted binary files, extracted python files, the binary archive, the
-        python archive, and last a download of the binary archive.
-        """
-        formats = (self._binary(), self._python())
-        for fmt in formats:
-            names = fmt.names(train)
-            for d in self.search_dirs(root, fmt):
-                if all((d / n).is_file() for n in names):
-                    return fmt, {n: (d / n, read_verified(d / n, fmt.checksums[n],
-                                                          what=f"CIFAR-10 batch file ({fmt.what})"))
-                                 for n in names}
-        for fmt in formats:
-            archive = next((p for p in self.archive_paths(root, fmt) if p.is_file()), None)
-            if archive is not None:
-                return fmt, self._from_archive(archive, fmt, fmt.names(train))
-        fmt, errors = formats[0], []
-        if download_:
-            archive, errors = download(fmt.archive, fmt.archive_md5, self.mirrors, root / self.subdir)
-            if archive is not None:
-                return fmt, self._from_archive(archive, fmt, fmt.names(train))
-        looked = [d for f in formats for d in self.search_dirs(root, f) + self.archive_paths(root, f)]
-        raise DatasetNotFoundError(not_found_message(
-            self.name, looked, fmt.names(train) + [f"(or {fmt.archive})"],
-            [m + fmt.archive for m in self.mirrors], self.subdir, errors, download_tried=download_))
-
-    def _from_archive(self, archive: Path, fmt: _CifarFormat, names: list[str]) -> dict[str, tuple[Path, bytes]]:
-        if not is_verified(archive, fmt.archive_md5):
-            raise DatasetError(f"checksum mismatch for {archive}: its MD5 is not the official "
-                               f"{fmt.archive_md5}. The archive is corrupt, truncated or not the "
-                               "official one: delete it and download it again.")
-        out_dir = archive.parent / fmt.folder
-        out: dict[str, tuple[Path, bytes]] = {}
-        try:
-            with tarfile.open(archive, "r:gz") as tar:
-                members = {os.path.basename(m.name): m for m in tar.getmembers() if m.isfile()}
-                for name in names:
-                    m = members.get(name)
-                    if m is None:
-                        raise DatasetError(f"{archive}: has no member {name}")
-                    f = tar.extractfile(m)
-                    data = f.read() if f is not None else b""
-                    got = hashlib.md5(data, usedforsecurity=False).hexdigest()
-                    if got != fmt.checksums[name]:
-                        raise DatasetError(f"{archive}: member {name} has MD5 {got}, "
-                                           f"expected {fmt.checksums[name]}")
-                    target = out_dir / name
-                    try:  # extract (only the files we know, by basename: no path games) for next time
-                        atomic_write_bytes(target, data)
-                        record_verified(target, fmt.checksums[name])
-                    except OSError:
-                        target = archive  # read-only folder: read from the archive every time
-                    out[name] = (target, data)
-        except (tarfile.TarError, EOFError, OSError) as e:
-            raise DatasetError(f"{archive}: cannot read the tar.gz archive ({e})") from e
-        return out
+    def _extra_columns(self, columns) -> None:
+        (self.coarse_targets,) = columns

@@ -11,7 +11,7 @@ images of the data sets are uint8 NumPy arrays in place of PIL Images (``ToTenso
 into exactly the tensors torchvision makes), images are resized without antialiasing, and
 ``save_image`` writes PNG only. Details in each module.
 
-* :mod:`.datasets` — ``MNIST``, ``FashionMNIST``, ``CIFAR10`` (one sample at a time);
+* :mod:`.datasets` — ``MNIST``, ``FashionMNIST``, ``CIFAR10``, ``CIFAR100`` (one sample at a time);
 * :mod:`.transforms` — ``Compose``, ``ToTensor``, ``Normalize``, ``RandomCrop``, ... and
   ``transforms.functional``;
 * :mod:`.utils` — ``make_grid``, ``save_image``.
