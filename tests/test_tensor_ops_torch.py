@@ -121,6 +121,14 @@ op("log1p", lambda L, x: L.log1p(x), unary_samples(positive))
 for _n in ["asin", "acos", "atanh", "erfinv", "arcsin", "arccos", "arctanh"]:
     op(_n, (lambda n: lambda L, x: getattr(L, n)(x))(_n), unary_samples(unit), rtol=1e-5)
 op("tan", lambda L, x: L.tan(x), unary_samples(unit))
+op("lgamma", lambda L, x: L.lgamma(x), unary_samples(lambda r, *s: r.uniform(-3.5, 6, s)), rtol=1e-5)
+op("digamma", lambda L, x: L.digamma(x), unary_samples(lambda r, *s: r.uniform(0.2, 6, s)), rtol=1e-5)
+op("angle", lambda L, x: L.angle(x), unary_samples())
+op("isreal", lambda L, x: L.isreal(x), unary_samples(), grad=False)
+op("conj", lambda L, x: L.conj(x), unary_samples())
+op("resolve_neg", lambda L, x: L.resolve_neg(x), unary_samples())
+op("frexp", lambda L, x: L.frexp(x), unary_samples(lambda r, *s: normal(r, *s) * 100))
+op("ldexp", lambda L, a, b: L.ldexp(a, b), binary_samples(normal, lambda r, *s: r.integers(-3, 4, s).astype(float)))
 op("acosh", lambda L, x: L.acosh(x), unary_samples(lambda r, *s: r.uniform(1.2, 3, s)))
 op("logit", lambda L, x: L.logit(x), unary_samples(lambda r, *s: r.uniform(0.05, 0.95, s)))
 op("logit_eps", lambda L, x: L.logit(x, eps=0.2), unary_samples(lambda r, *s: r.uniform(0.05, 0.95, s)))
@@ -146,6 +154,14 @@ for _n in ["fmod", "remainder"]:
     op(_n, (lambda n: lambda L, a, b: getattr(L, n)(a, b))(_n), binary_samples(normal, away_from_zero))
 op("floor_divide", lambda L, a, b: L.floor_divide(a, b), binary_samples(normal, away_from_zero), grad=False)
 op("copysign", lambda L, a, b: L.copysign(a, b), binary_samples(away_from_zero, away_from_zero))
+op("logaddexp", lambda L, a, b: L.logaddexp(a, b), binary_samples())
+op("logaddexp2", lambda L, a, b: L.logaddexp2(a, b), binary_samples())
+op("heaviside", lambda L, a, b: L.heaviside(a, b), binary_samples(lambda r, *s: r.integers(-1, 2, s).astype(float)),
+   grad=False)
+op("nextafter", lambda L, a, b: L.nextafter(a, b), binary_samples(), grad=False)
+op("gcd_lcm", lambda L, a, b: (L.gcd(a, b), L.lcm(a, b)), binary_samples(lambda r, *s: ints(r, *s, lo=-20, hi=20),
+                                                                       lambda r, *s: ints(r, *s, lo=-20, hi=20)),
+   grad=False, float32=False)
 for _n in ["logical_and", "logical_or", "logical_xor"]:
     op(_n, (lambda n: lambda L, a, b: getattr(L, n)(a, b))(_n), binary_samples(lambda r, *s: ints(r, *s, lo=-1, hi=2),
                                                                             normal))
@@ -290,6 +306,16 @@ op("unique_consecutive", lambda L, x: L.unique_consecutive(x, return_inverse=Tru
    fixed(lambda r: (np.array([1.0, 1.0, 2.0, 2.0, 3.0, 1.0, 1.0, 2.0]),)), grad=False)
 op("histc", lambda L, x: L.histc(x, bins=7, min=-2, max=2), red_samples(), grad=False)
 op("histc_auto", lambda L, x: x.histc(5), red_samples(), grad=False)
+op("histogram", lambda L, x: L.histogram(x, 6), red_samples(), grad=False)
+op("histogram_args", lambda L, x, w: x.histogram(4, range=(-1.0, 1.0), weight=w, density=True),
+   fixed(lambda r: (normal(r, 3, 5), positive(r, 3, 5))), grad=False, layouts=("contiguous",))
+op("histogram_edges", lambda L, x, e: L.histogram(x, e), fixed(lambda r: (normal(r, 10), np.array([-2.0, -0.5, 0.0, 3.0]))),
+   grad=False, layouts=("contiguous",), float32=False)
+op("dist", lambda L, a, b: L.dist(a, b), binary_samples(shapes=[((3, 4), (3, 4)), ((3, 4), (4,))]))
+op("dist_p", lambda L, a, b: L.dist(a, b, 3), binary_samples(shapes=[((3, 4), (3, 4))]), rtol=1e-5)
+op("cov", lambda L, x: L.cov(x), fixed(lambda r: (normal(r, 3, 6),), lambda r: (normal(r, 6),)), rtol=1e-5)
+op("cov_correction", lambda L, x: x.cov(correction=0), fixed(lambda r: (normal(r, 2, 5),)), rtol=1e-5)
+op("corrcoef", lambda L, x: L.corrcoef(x), fixed(lambda r: (normal(r, 3, 6),)), rtol=1e-5)
 op("bincount", lambda L, x: L.bincount(x), fixed(lambda r: (ints(r, 20, lo=0, hi=6),)), grad=False)
 op("bincount_weights", lambda L, x, w: L.bincount(x, w, minlength=9),
    fixed(lambda r: (ints(r, 20, lo=0, hi=6), normal(r, 20))), layouts=("contiguous",), grad=False)
@@ -346,6 +372,7 @@ op("diag_2d", lambda L, x: L.diag(x, 1), fixed(lambda r: (normal(r, 4, 5),), lam
 op("diagonal", lambda L, x: L.diagonal(x), fixed(lambda r: (normal(r, 4, 5),)))
 op("diagonal_args", lambda L, x: x.diagonal(-1, 0, 2), fixed(lambda r: (normal(r, 4, 3, 5),)))
 op("diagonal_offset_big", lambda L, x: x.diagonal(7), fixed(lambda r: (normal(r, 4, 5),)))
+op("diagflat", lambda L, x: L.diagflat(x, -1), fixed(lambda r: (normal(r, 2, 2),)))
 op("diag_embed", lambda L, x: L.diag_embed(x), fixed(lambda r: (normal(r, 2, 3),)))
 op("diag_embed_args", lambda L, x: x.diag_embed(1, 0, 2), fixed(lambda r: (normal(r, 2, 3),)))
 for _n in ["tril", "triu"]:
@@ -530,6 +557,21 @@ op("where", lambda L, c, a, b: L.where(c, a, b), fixed(lambda r: (bools(r, 3, 4)
 op("where_scalar", lambda L, c, a: L.where(c, a, 0.0), fixed(lambda r: (bools(r, 3, 4), normal(r, 3, 4))))
 op("where_method", lambda L, c, a, b: a.where(c, b), fixed(lambda r: (bools(r, 3, 4), normal(r, 3, 4), normal(r, 4))))
 op("where_one_arg", lambda L, c: L.where(c), fixed(lambda r: (bools(r, 3, 4),)), grad=False)
+op("put", lambda L, x, i, s: x.put(i, s), fixed(lambda r: (normal(r, 3, 4), r.permutation(12)[:5], normal(r, 5))))
+op("put_accumulate", lambda L, x, i, s: x.put(i, s, accumulate=True),
+   fixed(lambda r: (normal(r, 3, 4), r.integers(-12, 12, (2, 3)), normal(r, 2, 3))))
+op("index_put", lambda L, x, i, v: L.index_put(x, (i,), v), fixed(lambda r: (normal(r, 4, 3), np.array([3, 0]),
+                                                                            normal(r, 2, 3))))
+op("index_put_acc", lambda L, x, i, j, v: x.index_put((i, j), v, accumulate=True),
+   fixed(lambda r: (normal(r, 4, 3), np.array([3, 0, 3]), np.array([1, 1, 1]), normal(r, 3))))
+op("select_scatter", lambda L, x, s: L.select_scatter(x, s, 1, -1), fixed(lambda r: (normal(r, 3, 4), normal(r, 3))))
+op("slice_scatter", lambda L, x, s: L.slice_scatter(x, s, 1, 1, None, 2),
+   fixed(lambda r: (normal(r, 3, 5), normal(r, 3, 2))))
+op("diagonal_scatter", lambda L, x, s: L.diagonal_scatter(x, s, 1), fixed(lambda r: (normal(r, 3, 4), normal(r, 3))))
+op("sum_to_size", lambda L, x: x.sum_to_size(3, 1), fixed(lambda r: (normal(r, 2, 3, 4),)))
+op("sum_to_size_same", lambda L, x: x.sum_to_size((1, 4)), fixed(lambda r: (normal(r, 3, 4),)))
+op("split_with_sizes", lambda L, x: L.split_with_sizes(x, [1, 2], 1), fixed(lambda r: (normal(r, 2, 3),)))
+op("narrow_copy", lambda L, x: L.narrow_copy(x, 0, 1, 2), fixed(lambda r: (normal(r, 3, 4),)))
 op("nonzero", lambda L, x: L.nonzero(x), red_samples(_small_ints_as_float), grad=False)
 op("nonzero_tuple", lambda L, x: L.nonzero(x, as_tuple=True), red_samples(_small_ints_as_float), grad=False)
 op("argwhere", lambda L, x: L.argwhere(x), red_samples(_small_ints_as_float), grad=False)

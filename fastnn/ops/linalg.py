@@ -506,6 +506,10 @@ class LinalgMethods:
             return self.diagonal(diagonal)
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
 
+    def diagflat(self, offset=0):
+        """The flattened tensor on the ``offset``-th diagonal of a square matrix."""
+        return self.reshape(-1).diag_embed(offset, 0, 1)
+
     def tril(self, diagonal=0):
         if self.ndim < 2:
             raise RuntimeError("tril: input tensor must have at least 2 dimensions")
@@ -614,7 +618,7 @@ def chain_matmul(*matrices):
 # the names torch also has as functions taking the tensor first
 FUNCTIONS = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addr", "baddbmm",
              "addbmm", "kron", "trace", "diagonal", "diag_embed", "diag", "tril", "triu", "det", "logdet", "slogdet",
-             "inverse", "matrix_power", "cross"]
+             "inverse", "matrix_power", "cross", "diagflat"]
 PLAIN_FUNCTIONS = {"einsum": einsum, "tensordot": tensordot, "cdist": cdist, "chain_matmul": chain_matmul}
 
 

@@ -83,6 +83,38 @@ def _erfinv(x):
     return np.where(np.abs(x64) == 1, np.copysign(np.inf, x64), y)
 
 
+def _lgamma(x):
+    sp = _special()
+    return sp.gammaln(x) if sp is not None else np.vectorize(math.lgamma, otypes=[x.dtype])(x)
+
+
+def _polygamma(n, x):
+    """digamma (n = 0) and trigamma (n = 1): SciPy's, else the recurrence up to x >= 6 and the
+    asymptotic series there (float64 accuracy)."""
+    sp = _special()
+    if sp is not None:
+        return sp.psi(x) if n == 0 else sp.polygamma(n, x)
+    x = np.asarray(x, np.float64)
+    acc = np.zeros_like(x)
+    reflect = x < 0.5
+    z = np.where(reflect, 1 - x, x)
+    while True:
+        small = z < 6
+        if not small.any():
+            break
+        acc -= np.where(small, 1 / z if n == 0 else -1 / (z * z), 0)
+        z = np.where(small, z + 1, z)
+    inv = 1 / z
+    inv2 = inv * inv
+    if n == 0:
+        series = np.log(z) - 0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 / 240)))
+        out = series + acc
+        return np.where(reflect, out - np.pi / np.tan(np.pi * x), out)
+    series = inv + 0.5 * inv2 + inv2 * inv * (1 / 6 - inv2 * (1 / 30 - inv2 / 42))
+    out = series - acc
+    return np.where(reflect, -out + (np.pi / np.sin(np.pi * x)) ** 2, out)
+
+
 def _sinc(x):
     return np.sinc(x)   # NumPy's is the normalised sin(pi x) / (pi x), 1 at 0, as PyTorch's
 
@@ -177,6 +209,9 @@ Erfc = _unary("erfc", _erfc, lambda g, x, y: -g * _TWO_OVER_SQRT_PI * np.exp(-x 
 Erfinv = _unary("erfinv", _erfinv, lambda g, x, y: g * _SQRT_PI_OVER_2 * np.exp(y * y), saves="y")
 Sinc = _unary("sinc", _sinc, lambda g, x, y: g * _dsinc(x, y))
 Logit = _unary("logit", _logit, lambda g, x, y, eps=None: g * _dlogit(x, eps), saves="x")
+Lgamma = _unary("lgamma", _lgamma, lambda g, x, y: g * _polygamma(0, x), saves="x")
+Digamma = _unary("digamma", lambda x: _polygamma(0, x), lambda g, x, y: g * _polygamma(1, x), saves="x")
+Angle = _unary("angle", lambda x: np.where(np.isnan(x), x, np.where(x < 0, np.pi, 0.0)), saves="")
 Deg2rad = _unary("deg2rad", np.deg2rad, lambda g, x, y: g * (math.pi / 180), saves="")
 Rad2deg = _unary("rad2deg", np.rad2deg, lambda g, x, y: g * (180 / math.pi), saves="")
 # the result keeps the input's dtype
@@ -194,6 +229,7 @@ NanToNum = _unary("nan_to_num", lambda x, nan=0.0, posinf=None, neginf=None:
 Sign = _unary("sign", np.sign, kind="sign", saves="")
 # predicates: bool results
 Isnan = _unary("isnan", np.isnan, kind="bool", saves="")
+Isreal = _unary("isreal", lambda x: np.ones(np.shape(x), bool), kind="bool", saves="")
 Isinf = _unary("isinf", np.isinf, kind="bool", saves="")
 Isposinf = _unary("isposinf", np.isposinf, kind="bool", saves="")
 Isneginf = _unary("isneginf", np.isneginf, kind="bool", saves="")
@@ -363,6 +399,14 @@ FloorDivide = _binary("floor_divide", np.floor_divide, kind="no_bool")
 Xlogy = _binary("xlogy", _xlogy, lambda g, a, b, y: (g * np.where(a == 0, 0, np.log(b)), g * a / b), kind="float")
 Copysign = _binary("copysign", np.copysign, lambda g, a, b, y: (g * np.where(a == 0, 0, np.sign(a) * np.sign(y)),
                                                                   np.zeros_like(g)), kind="float")
+Logaddexp = _binary("logaddexp", np.logaddexp, lambda g, a, b, y: (g * np.exp(a - y), g * np.exp(b - y)),
+                    kind="float_only")
+Logaddexp2 = _binary("logaddexp2", np.logaddexp2, lambda g, a, b, y: (g * np.exp2(a - y), g * np.exp2(b - y)),
+                     kind="float_only")
+Heaviside = _binary("heaviside", np.heaviside, kind="same_dtype")
+Nextafter = _binary("nextafter", np.nextafter, kind="float_only")
+Gcd = _binary("gcd", np.gcd, kind="int_only")
+Lcm = _binary("lcm", np.lcm, kind="int_only")
 LogicalAnd = _binary("logical_and", np.logical_and, kind="bool")
 LogicalOr = _binary("logical_or", np.logical_or, kind="bool")
 LogicalXor = _binary("logical_xor", np.logical_xor, kind="bool")
@@ -376,9 +420,17 @@ def binary(name, a, b):
     if kind == "bool":
         a, b = as_tensor(a), as_tensor(b)
         return Tensor._wrap(cls.fn(a.data, b.data))
-    (a, b), dtype = promoted(a, b, floating=(kind == "float"))
-    if kind == "float_only" and dtype.kind != "f" or kind == "no_bool" and dtype.kind == "b":
+    if kind == "same_dtype":
+        a, b = as_tensor(a), as_tensor(b, a.dtype if not isinstance(b, Tensor) else None)
+        dtype = a.dtype
+    else:
+        (a, b), dtype = promoted(a, b, floating=(kind == "float"))
+    if kind == "float_only" and dtype.kind != "f" or kind == "no_bool" and dtype.kind == "b" \
+            or kind == "int_only" and dtype.kind not in "iu":
         raise _not_implemented(name, dtype)
+    if kind == "same_dtype" and a.dtype != b.dtype:
+        raise RuntimeError(f"{name} is not yet implemented for tensors with different dtypes ({a.dtype} and "
+                           f"{b.dtype})")
     return cls.apply(a, b)
 
 
@@ -473,6 +525,41 @@ class PointwiseMethods:
         """``self + weight * (end - self)``; weight a number or a tensor."""
         return _lerp(self, end, weight)
 
+    def ldexp(self, other):
+        """``self * 2 ** other`` (a float result)."""
+        (a, b), _ = promoted(self, other, floating=True)
+        return a * unary("exp2", b)
+
+    def frexp(self):
+        """(mantissa, exponent) with self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1)."""
+        from ..tensor import Tensor
+        from . import return_types
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"torch.frexp() only supports floating-point dtypes, got {self.dtype}")
+        _, exponent = np.frexp(self.data)
+        mantissa = self * Tensor._wrap(np.exp2(-exponent.astype(self.data.dtype)))     # exact: a power of 2
+        return return_types.frexp(mantissa, Tensor._wrap(exponent.astype(np.int32)))
+
+    def conj(self):
+        """The complex conjugate: for fastnn's real tensors, the tensor itself."""
+        return self
+
+    resolve_conj = resolve_neg = conj_physical = conj
+
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    @property
+    def real(self):
+        return self
+
+    @property
+    def imag(self):
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
     def float_power(self, exponent):
         (a, b), _ = promoted(self, exponent)
         return a.to(np.float64) ** (b.to(np.float64))
@@ -491,7 +578,7 @@ PointwiseMethods.absolute = PointwiseMethods.abs
 # the names torch also has as functions taking the tensor first
 FUNCTIONS = sorted(set(UNARY) | set(BINARY) | set(_ALIASES) | {
     "arctan2", "round", "logit", "nan_to_num", "positive", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
-    "float_power"})
+    "float_power", "ldexp", "frexp", "conj", "resolve_conj", "resolve_neg", "conj_physical", "is_conj", "is_neg"})
 
 __all__ = ["Cast", "Clamp", "Lerp", "UNARY", "BINARY", "unary", "binary", "clamp", "PointwiseMethods", "FUNCTIONS"] + \
     [cls.__name__ for cls in UNARY.values()] + [cls.__name__ for cls, _ in BINARY.values()]

@@ -856,6 +856,46 @@ class ReductionMethods:
             return Tensor._wrap(out.astype(np.int64))
         return Tensor._wrap(out.astype(w.dtype if w.dtype.kind == "f" else np.float64))
 
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):
+        """(hist, bin_edges): counts (or summed ``weight``, or a density) in ``bins`` equal bins
+        over ``range`` (the data's by default), or in the bins whose edges a 1-D tensor gives."""
+        Tensor = _tensor()
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, got "
+                               f"{self.dtype}")
+        b = bins.data if isinstance(bins, Tensor) else bins
+        w = None if weight is None else (weight.data if isinstance(weight, Tensor) else np.asarray(weight))
+        hist, edges = np.histogram(self.data.reshape(-1), bins=b, range=range,
+                                   weights=None if w is None else w.reshape(-1), density=density)
+        return return_types.histogram(Tensor._wrap(hist.astype(self.data.dtype)),
+                                      Tensor._wrap(edges.astype(self.data.dtype)))
+
+    def dist(self, other, p=2):
+        """The p-norm of ``self - other``."""
+        return (self - other).norm(p)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        """The covariance matrix of the variables in the rows (observations in the columns)."""
+        if fweights is not None or aweights is not None:
+            raise NotImplementedError("cov(): fweights and aweights are not supported in fastnn")
+        if self.ndim > 2:
+            raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                               f"{self.ndim} dimensions")
+        x = self if self.ndim == 2 else self.reshape(1, -1)
+        x = x if x.dtype.kind == "f" else x.to(FLOAT32)
+        n = x.shape[1]
+        centred = x - x.mean(1, keepdim=True)
+        c = centred.matmul(centred.t()) / max(n - correction, 0)
+        return c.reshape(()) if self.ndim < 2 else c
+
+    def corrcoef(self):
+        """Pearson correlation coefficients of the variables in the rows, clipped to [-1, 1]."""
+        c = self.cov()
+        if c.ndim == 0:
+            return c / c
+        d = c.diagonal().sqrt()
+        return (c / d.reshape(-1, 1) / d.reshape(1, -1)).clamp(-1, 1)
+
     def histc(self, bins=100, min=0, max=0):
         """A histogram of ``bins`` equal bins over [min, max] (the data's range when both are 0);
         elements outside are ignored."""
@@ -909,6 +949,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 FUNCTIONS = ["sum", "nansum", "mean", "nanmean", "prod", "var", "std", "logsumexp", "norm", "max", "min", "amax",
              "amin", "aminmax", "argmax", "argmin", "all", "any", "count_nonzero", "cumsum", "cumprod", "cummax",
              "cummin", "logcumsumexp", "sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode",
-             "quantile", "nanquantile", "unique", "unique_consecutive", "bincount", "histc"]
+             "quantile", "nanquantile", "unique", "unique_consecutive", "bincount", "histc", "histogram", "dist",
+             "cov", "corrcoef"]
 # torch functions that are not Tensor methods
 PLAIN_FUNCTIONS = {"std_mean": std_mean, "var_mean": var_mean}

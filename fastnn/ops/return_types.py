@@ -38,5 +38,7 @@ cummax = _make("cummax", "values indices")
 cummin = _make("cummin", "values indices")
 aminmax = _make("aminmax", "min max")
 slogdet = _make("slogdet", "sign logabsdet")
+frexp = _make("frexp", "mantissa exponent")
+histogram = _make("histogram", "hist bin_edges")
 
-__all__ = list(_VALUES_INDICES) + ["aminmax", "slogdet"]
+__all__ = list(_VALUES_INDICES) + ["aminmax", "slogdet", "frexp", "histogram"]

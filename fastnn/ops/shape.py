@@ -455,6 +455,75 @@ class Take(ArrayFunction):
         return out.reshape(ctx.shape)
 
 
+class Put(ArrayFunction):
+    """A copy of ``a`` with ``source`` written (or added) at flat positions ``index``."""
+
+    @staticmethod
+    def forward(ctx, a, source, index=None, accumulate=False):
+        out = np.array(a, copy=True, order="C")      # C order: reshape(-1) is then a view to write through
+        flat = out.reshape(-1)
+        if accumulate:
+            np.add.at(flat, index.reshape(-1), source.reshape(-1))
+        else:
+            flat[index.reshape(-1)] = source.reshape(-1)
+        ctx.index, ctx.accumulate, ctx.source_shape = index, accumulate, source.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        flat = grad.reshape(-1)
+        ga = grad
+        if not ctx.accumulate:
+            ga = np.array(grad, copy=True, order="C")
+            ga.reshape(-1)[ctx.index.reshape(-1)] = 0
+        return ga, flat[ctx.index.reshape(-1)].reshape(ctx.source_shape)
+
+
+class IndexPut(ArrayFunction):
+    """A copy of ``a`` with ``values`` written (or added, ``accumulate``) at ``a[index]``."""
+
+    @staticmethod
+    def forward(ctx, a, values, index=None, accumulate=False):
+        out = np.array(a, copy=True)
+        target_shape = out[index].shape
+        if accumulate:
+            np.add.at(out, index, np.broadcast_to(values, target_shape))
+        else:
+            out[index] = values
+        ctx.index, ctx.accumulate, ctx.values_shape = index, accumulate, np.shape(values)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        ga = grad
+        if not ctx.accumulate:
+            ga = np.array(grad, copy=True)
+            ga[ctx.index] = 0
+        return ga, unbroadcast(np.asarray(grad[ctx.index]), ctx.values_shape)
+
+
+class Embed(ArrayFunction):
+    """A copy of ``a`` with ``src`` written into one part of it -- a slice, a selected index,
+    a diagonal (``select_scatter``, ``slice_scatter``, ``diagonal_scatter``). ``part(array)``
+    returns that part of ``array`` as a writable view."""
+
+    @staticmethod
+    def forward(ctx, a, src, part=None):
+        out = np.array(a, copy=True)
+        view, index = part(out)
+        view[index] = src
+        ctx.part = part
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        ga = np.array(grad, copy=True)
+        view, index = ctx.part(ga)
+        gsrc = np.array(view[index], copy=True)
+        view[index] = 0
+        return ga, gsrc
+
+
 class Cat(ArrayFunction):
     @staticmethod
     def forward(ctx, *arrays, dim=0):
@@ -1050,6 +1119,89 @@ class ShapeMethods:
         """``torch.where(condition, self, other)``."""
         return where(condition, self, other)
 
+    def put(self, index, source, accumulate=False):
+        """A copy with ``source``'s elements written (added, with ``accumulate``) at the flat
+        positions ``index`` (out of place; ``put_`` writes into self)."""
+        idx = _index_array(index, "index", "put")
+        if idx.size != source.numel():
+            raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
+                               f"source.numel() = {source.numel()}, index.numel() = {idx.size}")
+        _check_bounds(idx, self.numel(), 0, "put")
+        source = source.to(self.dtype) if source.dtype != self.dtype else source
+        return Put.apply(self, source, index=idx % max(self.numel(), 1), accumulate=accumulate)
+
+    def index_put(self, indices, values, accumulate=False):
+        """``self[indices] = values`` out of place (``accumulate``: add, repeated indices summing)."""
+        Tensor = _tensor()
+        index = tuple(i.data if isinstance(i, Tensor) else np.asarray(i) for i in indices)
+        values = values if isinstance(values, Tensor) else Tensor._wrap(np.asarray(values, self.data.dtype))
+        values = values.to(self.dtype) if values.dtype != self.dtype else values
+        return IndexPut.apply(self, values, index=index, accumulate=accumulate)
+
+    def select_scatter(self, src, dim, index):
+        """A copy with ``src`` written at ``self.select(dim, index)``."""
+        d = wrap_dim(dim, self.ndim)
+        size = self.shape[d]
+        if not -size <= index < size:
+            raise IndexError(f"select_scatter(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {dim}")
+        where = (slice(None),) * d + (int(index),)
+        return self._embed(src, lambda a: (a, where), "select_scatter")
+
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+        """A copy with ``src`` written at ``self[..., start:end:step, ...]`` (along ``dim``)."""
+        d = wrap_dim(dim, self.ndim)
+        where = (slice(None),) * d + (slice(start, end, step),)
+        return self._embed(src, lambda a: (a, where), "slice_scatter")
+
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
+        """A copy with ``src`` written on ``self.diagonal(offset, dim1, dim2)``."""
+        from .linalg import _diag_index
+        d1, d2 = wrap_dim(dim1, self.ndim), wrap_dim(dim2, self.ndim)
+        rows, cols = _diag_index(self.shape[d1], self.shape[d2], offset)
+        return self._embed(src, lambda a: (np.moveaxis(a, (d1, d2), (-2, -1)), (Ellipsis, rows, cols)),
+                           "diagonal_scatter")
+
+    def _embed(self, src, part, fn):
+        Tensor = _tensor()
+        src = src if isinstance(src, Tensor) else Tensor(src)
+        view, index = part(np.empty(self.shape, dtype=bool))
+        expected = view[index].shape
+        if tuple(src.shape) != expected:
+            raise RuntimeError(f"{fn}(): expected src to have a size equal to the slice of self. src size = "
+                               f"{list(src.shape)}, slice size = {list(expected)}")
+        src = src.to(self.dtype) if src.dtype != self.dtype else src
+        return Embed.apply(self, src, part=part)
+
+    def sum_to_size(self, *size):
+        """Sum down to ``size`` (which this tensor's shape must broadcast from): the adjoint of expand."""
+        size = _sizes(size, "sum_to_size")
+        try:
+            ok = np.broadcast_shapes(size, self.shape) == self.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(self.shape)}}}.")
+        lead = self.ndim - len(size)
+        x = self.sum(tuple(range(lead))) if lead else self
+        dims = tuple(i for i, s in enumerate(size) if s == 1 and x.shape[i] != 1)
+        return x.sum(dims, keepdim=True) if dims else x
+
+    def split_with_sizes(self, split_sizes, dim=0):
+        return self.split(list(split_sizes), dim)
+
+    def unsafe_split(self, split_size, dim=0):
+        return self.split(split_size, dim)
+
+    def unsafe_chunk(self, chunks, dim=0):
+        return self.chunk(chunks, dim)
+
+    def narrow_copy(self, dim, start, length):
+        return self.narrow(dim, start, length).clone()
+
+    def is_same_size(self, other) -> bool:
+        return tuple(self.shape) == tuple(other.shape)
+
     def nonzero(self, *, as_tuple=False):
         """The indices of the non-zero elements: an (n, ndim) int64 tensor, or with
         ``as_tuple`` one 1-D tensor per dimension."""
@@ -1289,7 +1441,9 @@ FUNCTIONS = ["reshape", "flatten", "ravel", "unflatten", "permute", "transpose",
              "flip", "fliplr", "flipud", "roll", "rot90", "narrow", "select", "unbind", "split", "chunk",
              "tensor_split", "hsplit", "vsplit", "dsplit", "index_select", "gather", "take_along_dim", "take",
              "scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "masked_fill",
-             "masked_select", "masked_scatter", "nonzero", "argwhere", "diff"]
+             "masked_select", "masked_scatter", "nonzero", "argwhere", "diff", "index_put", "select_scatter",
+             "slice_scatter", "diagonal_scatter", "split_with_sizes", "unsafe_split", "unsafe_chunk", "narrow_copy",
+             "is_same_size"]
 # torch functions that are not Tensor methods (or whose first argument is not the tensor)
 PLAIN_FUNCTIONS = {"cat": cat, "concat": concat, "concatenate": concatenate, "stack": stack, "hstack": hstack,
                    "vstack": vstack, "row_stack": row_stack, "dstack": dstack, "column_stack": column_stack,
