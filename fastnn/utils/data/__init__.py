@@ -13,12 +13,14 @@ rather than PyTorch's; ``generator=`` takes a ``fastnn.Generator`` or a
 (:class:`ArrayDataset`, ``get_batch``) that the loader batches with one NumPy call, and the
 loader's ``seed=``, ``prefetch=`` and ``transform=``.
 
-Module map: :mod:`.dataset` (datasets, ``random_split``), :mod:`.sampler`, :mod:`.collate`,
+Module map: :mod:`.dataset` (datasets, ``random_split``), :mod:`.sampler`,
+:mod:`.distributed` (``DistributedSampler``), :mod:`.collate`,
 :mod:`.dataloader`, :mod:`.worker` (``get_worker_info`` and the per-sample generator).
 ``fastnn.data`` re-exports these names next to its data set readers.
 """
 from .collate import default_collate, default_convert
 from .dataloader import DataLoader
+from .distributed import DistributedSampler
 from .dataset import (ArrayDataset, ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset,
                       TensorDataset, random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
@@ -29,6 +31,6 @@ __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset", "Subset",
     "random_split", "ArrayDataset",
     "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-    "BatchSampler",
+    "BatchSampler", "DistributedSampler",
     "DataLoader", "default_collate", "default_convert", "get_worker_info", "WorkerInfo",
 ]
