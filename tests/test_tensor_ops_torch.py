@@ -1116,3 +1116,22 @@ KEYWORD_CALLS = [
 def test_pytorch_argument_names(call, torch):
     a = _rng(3).standard_normal((3, 4))
     _both(torch, lambda: call(FNN, fastnn.tensor(a)), lambda: call(torch, torch.tensor(a)), "keywords")
+
+
+# =========================================================================== without SciPy
+
+@pytest.mark.parametrize("name,gen", [("erf", normal), ("erfc", normal), ("erfinv", unit),
+                                      ("lgamma", lambda r, *s: r.uniform(-3.5, 6, s)),
+                                      ("digamma", lambda r, *s: r.uniform(-3.5, 6, s))])
+def test_special_functions_without_scipy(name, gen, monkeypatch, torch):
+    """SciPy is optional: the fallbacks (the standard library's erf, Newton on erf for erfinv, a
+    recurrence plus asymptotic series for digamma and its derivative) agree with PyTorch."""
+    from fastnn.ops import pointwise
+    monkeypatch.setattr(pointwise, "_special", lambda: None)
+    a = gen(_rng(5), 4, 5)
+    x, xt = fastnn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, yt = getattr(x, name)(), getattr(xt, name)()
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-7, atol=1e-9)
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-8)

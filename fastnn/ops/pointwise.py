@@ -95,14 +95,14 @@ def _polygamma(n, x):
     if sp is not None:
         return sp.psi(x) if n == 0 else sp.polygamma(n, x)
     x = np.asarray(x, np.float64)
-    acc = np.zeros_like(x)
-    reflect = x < 0.5
+    reflect = x < 0.5                       # psi(1 - x) - psi(x) = pi / tan(pi x); psi1 similarly
     z = np.where(reflect, 1 - x, x)
+    acc = np.zeros_like(z)                  # psi(z) = psi(z + 1) - 1/z;  psi1(z) = psi1(z + 1) + 1/z^2
     while True:
         small = z < 6
         if not small.any():
             break
-        acc -= np.where(small, 1 / z if n == 0 else -1 / (z * z), 0)
+        acc += np.where(small, -1 / z if n == 0 else 1 / (z * z), 0)
         z = np.where(small, z + 1, z)
     inv = 1 / z
     inv2 = inv * inv
@@ -111,8 +111,8 @@ def _polygamma(n, x):
         out = series + acc
         return np.where(reflect, out - np.pi / np.tan(np.pi * x), out)
     series = inv + 0.5 * inv2 + inv2 * inv * (1 / 6 - inv2 * (1 / 30 - inv2 / 42))
-    out = series - acc
-    return np.where(reflect, -out + (np.pi / np.sin(np.pi * x)) ** 2, out)
+    out = series + acc
+    return np.where(reflect, (np.pi / np.sin(np.pi * x)) ** 2 - out, out)
 
 
 def _sinc(x):
