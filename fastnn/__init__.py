@@ -32,7 +32,7 @@ from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from . import _functions
 from . import ops as _ops
 from .ops import return_types
-from . import autograd, cuda, accelerator  # noqa: E402
+from . import accelerator, autograd, cuda, linalg  # noqa: E402
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
@@ -52,7 +52,7 @@ __all__ = ["Tensor", "Size", "device", "dtype", "Generator", "ArrayFunction", "t
            "GradcheckError", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "backends",
            "set_backend", "use_backend", "available_backends", "set_num_threads", "get_num_threads",
            "set_printoptions", "get_printoptions", "get_default_dtype", "set_default_dtype", "set_default_device",
-           "get_default_device", "is_floating_point", "printoptions", "return_types", "autograd", "cuda", "accelerator",
+           "get_default_device", "is_floating_point", "printoptions", "return_types", "autograd", "cuda", "accelerator", "linalg",
            "nn", "optim", "save", "load", "utils", "data", "vision",
            "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "complex64",
            "complex128", "float", "double", "half", "long", "int", "short", "cfloat", "cdouble"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import ops
 from ._tensor_str import tensor_repr
-from .autograd import Version, is_grad_enabled
+from .autograd import ArrayFunction, Context, Node, Version, edge, is_grad_enabled, next_serial
 from .autograd import backward as _run_backward
 from .hooks import RemovableHandle, add_hook
 from .types import CPU, Size, check_device, of_numpy, to_dtype
@@ -82,6 +82,8 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
 
     __array_priority__ = 1000       # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__      # == is elementwise, so hash by identity (as PyTorch does)
+    _base = None                    # for a view (x[0], x.view(-1), x.t()): the tensor that owns the memory
+    _graph_stamp = 0                # for a view: its counter's `graph` when its grad_fn was last set
 
     def __init__(self, data=None, *sizes, requires_grad: bool = False, dtype=None, device=None):
         check_device(device)
@@ -119,17 +121,25 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
     is_cpu = True
     is_sparse = False
     is_quantized = False
-    grad_fn = property(lambda self: self._grad_fn)
-    is_leaf = property(lambda self: self._grad_fn is None)
     _version = property(lambda self: self._version_counter.value)
 
     @property
+    def grad_fn(self):
+        if self._base is not None and self._graph_stamp != self._version_counter.graph:
+            self._refresh_view()
+        return self._grad_fn
+
+    is_leaf = property(lambda self: self.grad_fn is None)
+
+    @property
     def requires_grad(self) -> bool:
+        if self._base is not None and self._graph_stamp != self._version_counter.graph:
+            self._refresh_view()
         return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        if self._grad_fn is not None:
+        if self.grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
                                "computed variable in a subgraph that doesn't require differentiation use "
                                "var_no_grad = var.detach().")
@@ -191,7 +201,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
-        grad_fn = None if self._grad_fn is None else self._grad_fn.name()
+        grad_fn = None if self.grad_fn is None else _short_name(self.grad_fn)
         return tensor_repr(self.data, dtype_name=repr(self.dtype),
                            default_dtype=self.data.dtype in (float32, int64, bool_),
                            requires_grad=self._requires_grad and grad_fn is None, grad_fn_name=grad_fn)
@@ -244,7 +254,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         return t
 
     def detach_(self) -> "Tensor":
-        if self._grad_fn is not None and self.data.base is not None:
+        if self._base is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self._grad_fn, self._requires_grad = None, False
         return self
@@ -349,13 +359,13 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
-        if self._grad_fn is None:
+        if self.grad_fn is None:
             if not self._requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
         self._grad_fn.retained = self
 
-    retains_grad = property(lambda self: self._grad_fn is not None and self._grad_fn.retained is self)
+    retains_grad = property(lambda self: self.grad_fn is not None and self._grad_fn.retained is self)
 
     def register_hook(self, hook) -> RemovableHandle:
         """Call ``hook(grad)`` whenever backward has computed this tensor's gradient (complete:
@@ -366,7 +376,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         On a leaf the hooks live on the tensor. On a result they live on its ``grad_fn``, the
         node where backward meets this gradient, so (as in PyTorch) they keep working after
         the Python name of the tensor is gone."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is None:
             if self._backward_hooks is None:
@@ -377,80 +387,153 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         return add_hook(self._grad_fn.hooks, hook)
 
     # ------------------------------------------------------------ in place
-    def _inplace(self, compute) -> "Tensor":
+    def _inplace(self, compute, constant: str | None = None) -> "Tensor":
         """Make ``self`` hold ``compute(self)``, as PyTorch's in-place operations do.
 
-        Without a graph to record, the new values are written into this tensor's memory (its
-        views see them) and its version counter goes up, so a backward that saved the old
-        values refuses to run instead of returning a wrong gradient. When the result needs a
-        gradient, this tensor takes the result's array and its place in the graph; the old
-        array, which a backward may still need, is left untouched."""
-        grad_mode = is_grad_enabled()
-        if grad_mode and self._requires_grad and self._grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        result = compute(self._alias() if grad_mode else self)
-        if grad_mode and result._requires_grad:
-            return self._rebind(result)
-        self._write(result.data)
-        return self
+        ``compute`` is the out-of-place twin (``lambda t: t + other``). Its values are written
+        into this tensor's memory, so its views and its base see them, and its version counter
+        goes up, so a backward that saved the old values refuses to run instead of returning a
+        wrong gradient (PyTorch's rule). With grad mode on and a result in the graph, the
+        operation is recorded too (:meth:`_record_inplace`). ``constant`` names the operation
+        (``"Fill"``) when its result does not depend on the old values (``fill_``, ``normal_``):
+        a tensor in the graph then passes a zero gradient back, as PyTorch's ``FillBackward``."""
+        if not is_grad_enabled():
+            self._write(compute(self).data)
+            return self
+        self._check_inplace_allowed()
+        since = next_serial()
+        old = self._snapshot()
+        result = compute(old)
+        if not result.requires_grad:
+            if self.requires_grad:          # a graph tensor overwritten by values that need no gradient
+                result = _overwritten(constant or "Overwrite").apply(old, result)
+            else:
+                self._write(result.data)
+                return self
+        elif _saves_memory_of(result.grad_fn, self.data, since):
+            # the recorded operation kept the old values by reference (a multiplication keeps
+            # its inputs): give it a copy of them, as PyTorch's in-place ops keep `original_self`
+            since = next_serial()
+            old = self._snapshot(copy=True)
+            result = compute(old)
+        return self._record_inplace(result, since)
 
-    def _alias(self) -> "Tensor":
-        """Another Tensor object for this tensor as it is now (its array, graph position,
-        counter): what an in-place operation's record takes as its input."""
-        t = Tensor._wrap(self.data)
-        t._grad_fn, t._requires_grad, t._version_counter = self._grad_fn, self._requires_grad, self._version_counter
+    def _check_inplace_allowed(self) -> None:
+        """PyTorch's refusals, with grad mode on: a leaf that requires grad (the optimizer's
+        ``w -= lr * w.grad`` goes under ``no_grad()``) and a view of one can't change in place."""
+        if self.requires_grad and self._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = self._base
+        if base is not None and base._requires_grad and base._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+
+    def _snapshot(self, copy: bool = False) -> "Tensor":
+        """This tensor as it is now (its values, its place in the graph), as another Tensor
+        object with a counter of its own: the input an in-place operation records. With
+        ``copy``, the values are copied, for a record that keeps them for backward."""
+        t = Tensor._wrap(self.data.copy() if copy else self.data)
+        t._grad_fn, t._requires_grad = self.grad_fn, self._requires_grad
+        t._version_counter = Version(self._version_counter.value)
         return t
 
-    def _write(self, values: np.ndarray, index=Ellipsis) -> None:
+    def _write(self, values: np.ndarray, index=Ellipsis, cast: str = "same_kind") -> None:
+        """Write ``values`` into this tensor's memory (``index`` of it) and count the change.
+        ``cast="same_kind"`` is the rule of in-place arithmetic (an integer tensor can't take
+        a float result); ``x[i] = v`` converts like PyTorch's ``copy_`` (``cast="unsafe"``)."""
         if index is Ellipsis and values.shape != self.data.shape:
             raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
                                f"{list(np.broadcast_shapes(values.shape, self.data.shape))}")
-        if not np.can_cast(values.dtype, self.data.dtype, casting="same_kind"):
+        if not np.can_cast(values.dtype, self.data.dtype, casting=cast):
             raise RuntimeError(f"result type {of_numpy(values.dtype)} can't be cast to the desired output type "
                                f"{self.dtype}")
         if not self.data.flags.writeable:
             raise RuntimeError("unsupported operation: this tensor is a read-only (expanded) view: more than one "
                                "element of it refers to a single memory location; clone() it first")
-        self.data[index] = values
+        try:
+            self.data[index] = values
+        except ValueError as exc:
+            raise RuntimeError(f"cannot write a value of shape {list(np.shape(values))} into the indexed part of a "
+                               f"tensor of shape {list(self.data.shape)}: {exc}") from None
         self._version_counter.value += 1
 
-    def _rebind(self, result: "Tensor") -> "Tensor":
+    def _record_inplace(self, result: "Tensor", since: int) -> "Tensor":
+        """Write ``result`` into this tensor and make it the graph's new value of this memory.
+
+        A tensor that owns its memory takes ``result``'s ``grad_fn``. A view (``x[0]``,
+        ``x.view(-1)``) changes its base too: the base's ``grad_fn`` becomes
+        :class:`_CopySlices` (its old values outside the view, the result inside), and every
+        view of it, this one included, rebuilds its ``grad_fn`` from that on next use
+        (:meth:`_refresh_view`), as PyTorch does. A node recorded before keeps the ``grad_fn``
+        this tensor had when it was used (``autograd.edge``), so its gradient is unchanged."""
         if result.data.dtype != self.data.dtype:
             if not np.can_cast(result.data.dtype, self.data.dtype, casting="same_kind"):
                 raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output type "
                                    f"{self.dtype}")
             result = ops.Cast.apply(result, dtype=self.data.dtype)
-        if result.data.shape != self.data.shape:
-            raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
-                               f"{list(result.data.shape)}")
-        if self.data.base is not None and (self._grad_fn is None or any(
-                t is not None and _same_memory(t.data, self.data) for t in self._grad_fn.inputs)):
-            raise RuntimeError("fastnn does not support an in-place operation that needs a gradient on a view of "
-                               "another tensor (its base would not see the change); write it out of place "
-                               "(y = y + ...) or clone() the view first")
-        self.data, self._grad_fn, self._requires_grad = result.data, result._grad_fn, True
-        self._version_counter = Version(self._version_counter.value + 1)
+        base = self._base
+        positions = None if base is None else _positions(self.data, base.data)
+        if base is not None and positions is None:
+            raise RuntimeError("fastnn cannot record an in-place operation on this view: its memory is not laid "
+                               "out inside its base's; write it out of place (y = y + ...) or clone() it first")
+        self._write(result.data)
+        counter = self._version_counter
+        counter.graph += 1
+        _keep_saved_output(result, self, since)
+        if base is None:
+            old_fn, self._grad_fn, self._requires_grad = self._grad_fn, result._grad_fn, True
+            if old_fn is not None and old_fn.retained is self:      # retain_grad() follows the tensor
+                old_fn.retained, self._grad_fn.retained = None, self
+            return self
+        ctx = Context((base._requires_grad, True))
+        ctx.positions = positions
+        base._grad_fn = Node(_CopySlices, ctx, (edge(base) if base._requires_grad else None, edge(result)))
+        base._requires_grad = True
+        self._refresh_view()
         return self
 
-    def __setitem__(self, index, value):
-        index = _array_index(index)
-        needs_graph = is_grad_enabled() and (self._requires_grad or isinstance(value, Tensor) and value._requires_grad)
-        if not needs_graph:
-            self._write(np.asarray(value.data if isinstance(value, Tensor) else value), index)
+    def _refresh_view(self) -> None:
+        """Catch up with a recorded in-place change of this view's memory, made through its
+        base or another view of it since this view's ``grad_fn`` was set: the view's values
+        are now that part of its base, so its ``grad_fn`` becomes "that part of the base's
+        ``grad_fn``" (``AsStridedBackward0``, PyTorch's name for it)."""
+        base = self._base
+        self._graph_stamp = self._version_counter.graph
+        positions = _positions(self.data, base.data) if base._requires_grad else None
+        if positions is None:
             return
-        if self._requires_grad and self._grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        ctx = Context((True,))
+        ctx.positions, ctx.base_shape = positions, base.data.shape
+        self._grad_fn, self._requires_grad = Node(_AsStrided, ctx, (edge(base),)), True
+
+    def __setitem__(self, index, value):
+        """``x[index] = value``: written into ``x``'s memory (converting the value to ``x``'s
+        dtype, as PyTorch's ``copy_`` does); recorded when ``x`` or ``value`` is in the graph
+        (``CopySlices`` for a basic index, ``IndexPutBackward0`` for a mask or index tensor)."""
+        index = _array_index(index)
+        value_grad = isinstance(value, Tensor) and value.requires_grad
+        if not (is_grad_enabled() and (self.requires_grad or value_grad)):
+            if is_grad_enabled():
+                self._check_inplace_allowed()
+            self._write(np.asarray(value.data if isinstance(value, Tensor) else value), index, cast="unsafe")
+            return
         value = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=self.data.dtype))
-        self._rebind(ops.SetItem.apply(self._alias(), value, index=index))
+        if value.dtype != self.dtype:
+            value = value.to(self.dtype)
+        record = _SetSlices if _is_basic_index(index) else _IndexPut
+        self._inplace(lambda t: record.apply(t, value, index=index))
 
     def zero_(self) -> "Tensor":
-        return self.fill_(0)
+        return self._fill(0, "Zero")
 
     def fill_(self, value) -> "Tensor":
+        return self._fill(value, "Fill")
+
+    def _fill(self, value, name) -> "Tensor":
         if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
             return self._inplace(lambda t: ops.CopyInto.apply(t, value))
         return self._inplace(lambda t: Tensor._wrap(np.full(t.data.shape, np.asarray(
-            value.data if isinstance(value, Tensor) else value), dtype=t.data.dtype)))
+            value.data if isinstance(value, Tensor) else value), dtype=t.data.dtype)), constant=name)
 
     def copy_(self, src, non_blocking=False) -> "Tensor":
         src = as_tensor_arg(src, "src")
@@ -464,31 +547,35 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> "Tensor":
         from .random import generator as default
         rng = generator or default()
-        return self._inplace(lambda t: Tensor._wrap(rng.uniform(a, b, t.data.shape).astype(t.data.dtype)))
+        return self._inplace(lambda t: Tensor._wrap(rng.uniform(a, b, t.data.shape).astype(t.data.dtype)),
+                             constant="Uniform")
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> "Tensor":
         from .random import generator as default
         rng = generator or default()
         return self._inplace(lambda t: Tensor._wrap((mean + std * rng.standard_normal(t.data.shape))
-                                                    .astype(t.data.dtype)))
+                                                    .astype(t.data.dtype)), constant="Normal")
 
     def bernoulli_(self, p=0.5, *, generator=None) -> "Tensor":
         from .random import generator as default
         rng = generator or default()
         p = p.data if isinstance(p, Tensor) else p
-        return self._inplace(lambda t: Tensor._wrap((rng.random(t.data.shape) < p).astype(t.data.dtype)))
+        return self._inplace(lambda t: Tensor._wrap((rng.random(t.data.shape) < p).astype(t.data.dtype)),
+                             constant="Bernoulli")
 
     def exponential_(self, lambd: float = 1.0, *, generator=None) -> "Tensor":
         from .random import generator as default
         rng = generator or default()
-        return self._inplace(lambda t: Tensor._wrap(rng.exponential(1 / lambd, t.data.shape).astype(t.data.dtype)))
+        return self._inplace(lambda t: Tensor._wrap(rng.exponential(1 / lambd, t.data.shape).astype(t.data.dtype)),
+                             constant="Exponential")
 
     def random_(self, from_=0, to=None, *, generator=None) -> "Tensor":
         from .random import generator as default
         rng = generator or default()
         if to is None:
             from_, to = 0, from_ if from_ else 2 ** 24
-        return self._inplace(lambda t: Tensor._wrap(rng.integers(from_, to, t.data.shape).astype(t.data.dtype)))
+        return self._inplace(lambda t: Tensor._wrap(rng.integers(from_, to, t.data.shape).astype(t.data.dtype)),
+                             constant="Random")
 
     # ------------------------------------------------------------ arithmetic
     def _operand(self, other):
@@ -578,8 +665,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
     def __ipow__(self, other):
         return self.pow_(other)
 
-    def __imatmul__(self, other):
-        return self._inplace(lambda t: t @ other)
+    # no __imatmul__, as in PyTorch: `a @= b` falls back to `a = a @ b`, a new tensor
 
     def __ifloordiv__(self, other):
         return self._inplace(lambda t: t // other)
@@ -790,8 +876,171 @@ def _array_index(index):
     return index
 
 
-def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
-    return (a if a.base is None else a.base) is (b if b.base is None else b.base)
+def _short_name(node) -> str:
+    """How a tensor's repr names its grad_fn: ``MulBackward0``, ``CopySlices`` (PyTorch prints
+    the class name, which for CopySlices is shorter than its ``name()``)."""
+    return node.name().rpartition("::")[2]
+
+
+# ------------------------------------------------------------------ in-place machinery
+
+def _is_basic_index(index) -> bool:
+    """True for ints, slices, None and ``...`` (a view of the tensor: PyTorch's setitem is then
+    a copy into that view, ``CopySlices``); False when a mask or index array is involved."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (slice, numbers.Integral)) and not isinstance(i, bool)
+               for i in items)
+
+
+def _ctx_arrays(ctx):
+    """The arrays a node's ctx holds: what it saved, and its attributes (one level into
+    tuples and lists; a user Function's saved Tensors by their arrays)."""
+    if ctx is None:
+        return
+    values = list(getattr(ctx, "saved_tensors", None) or ()) if isinstance(ctx, Context) else []
+    values += list(getattr(ctx, "__dict__", {}).values())
+    for v in values:
+        for item in (v if isinstance(v, (tuple, list)) else (v,)):
+            if isinstance(item, tuple) and item and isinstance(item[0], Tensor):    # FunctionCtx._saved
+                item = item[0]
+            if isinstance(item, Tensor):
+                item = item.data
+            if isinstance(item, np.ndarray):
+                yield item
+
+
+def _new_nodes(root, since: int):
+    """The nodes reachable from ``root`` that were made after ``since`` (``next_serial()``)."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or not isinstance(node, Node) or node.serial <= since or id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(e.grad_fn for e in node.inputs if e is not None)
+
+
+def _saves_memory_of(root, memory: np.ndarray, since: int) -> bool:
+    """Did an operation made after ``since`` keep (a view of) ``memory`` for its backward?"""
+    return any(np.may_share_memory(a, memory) for node in _new_nodes(root, since) for a in _ctx_arrays(node.ctx))
+
+
+def _keep_saved_output(result: "Tensor", target: "Tensor", since: int) -> None:
+    """An in-place operation that saved its output (``exp_`` keeps ``exp(x)``) keeps the
+    tensor it wrote instead, under that tensor's version counter: changing it again before
+    backward then raises, as in PyTorch, and the separate result array can be freed."""
+    node = result.grad_fn
+    if not isinstance(node, Node) or node.serial <= since or not isinstance(node.ctx, Context):
+        return
+    ctx, out = node.ctx, result.data
+    counter = target._version_counter
+    if any(a is out for a in ctx.saved_tensors or ()):
+        ctx.saved_tensors = tuple(target.data if a is out else a for a in ctx.saved_tensors)
+        ctx.saved_versions = tuple((counter, counter.value, target.data) if a is out else (v, n, a)
+                                   for v, n, a in ctx.saved_versions)
+    for key, value in list(vars(ctx).items()):
+        if value is out:
+            setattr(ctx, key, target.data)
+
+
+def _addresses(a: np.ndarray) -> np.ndarray:
+    """The memory address of every element of ``a``."""
+    addr = np.full(a.shape, a.__array_interface__["data"][0], dtype=np.int64)
+    for axis, (n, stride) in enumerate(zip(a.shape, a.strides)):
+        shape = [1] * a.ndim
+        shape[axis] = n
+        addr = addr + (np.arange(n, dtype=np.int64) * stride).reshape(shape)
+    return addr
+
+
+def _positions(view: np.ndarray, base: np.ndarray):
+    """For each element of ``view``, its index in ``base`` counted in C order (an int array of
+    ``view``'s shape), or None when ``view`` is not made of ``base``'s elements. This says which
+    part of the base a view is, whatever slicing, transposing or reshaping made it (PyTorch
+    keeps sizes, strides and an offset for the same purpose)."""
+    if view.dtype != base.dtype:
+        return None
+    addr = _addresses(view)
+    if base.flags.c_contiguous:         # the usual case: offsets divide by the item size
+        offset = addr - base.__array_interface__["data"][0]
+        pos, rest = np.divmod(offset, base.itemsize)
+        return pos if (rest == 0).all() and (pos >= 0).all() and (pos < base.size).all() else None
+    flat = _addresses(base).reshape(-1)            # any other layout: look the addresses up
+    if flat.size == 0:
+        return addr if addr.size == 0 else None
+    order = np.argsort(flat, kind="stable")
+    pos = order[np.minimum(np.searchsorted(flat[order], addr), flat.size - 1)]
+    return pos if np.array_equal(flat[pos], addr) else None
+
+
+class _AsStrided(ArrayFunction):
+    """A view as a part of its base (``ctx.positions``): its ``grad_fn`` after the base was
+    changed in place. The view's gradient goes to those places of the base's gradient."""
+    torch_name = "AsStrided"
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.base_shape, grad.dtype)
+        np.add.at(out.reshape(-1), ctx.positions.reshape(-1), np.broadcast_to(grad, ctx.positions.shape).reshape(-1))
+        return out
+
+
+class _CopySlices(ArrayFunction):
+    """The base of a view that was changed in place with grad mode on: its old values outside
+    the view, the in-place result inside (``ctx.positions``). PyTorch's ``CopySlices``."""
+
+    @classmethod
+    def backward_name(cls) -> str:
+        return "fastnn::autograd::CopySlices"
+
+    @staticmethod
+    def backward(ctx, grad):
+        flat = np.ascontiguousarray(grad).reshape(-1)
+        g_base = None
+        if ctx.needs_input_grad[0]:
+            g_base = flat.copy()
+            g_base[ctx.positions.reshape(-1)] = 0
+            g_base = g_base.reshape(grad.shape)
+        return g_base, flat[ctx.positions]
+
+
+class _SetSlices(ops.SetItem):
+    """``x[0] = v``, ``x[:, 1:] = v`` with autograd (PyTorch records a copy into a view:
+    ``CopySlices``)."""
+
+    @classmethod
+    def backward_name(cls) -> str:
+        return "fastnn::autograd::CopySlices"
+
+
+class _IndexPut(ops.SetItem):
+    """``x[mask] = v``, ``x[idx] = v`` with autograd (PyTorch's ``index_put_``)."""
+    torch_name = "IndexPut"
+
+
+class _Overwritten(ArrayFunction):
+    """A tensor in the graph overwritten by values that do not depend on it (``h.fill_(2)``,
+    ``h.normal_()``, ``h.gt_(0)``): it passes a zero gradient back (PyTorch's ``FillBackward``,
+    ``NormalBackward``...; the name is chosen by :func:`_overwritten`)."""
+
+    @staticmethod
+    def forward(ctx, old, new):
+        return np.array(new, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad), None
+
+
+_OVERWRITTEN = {}
+
+
+def _overwritten(name: str) -> type:
+    """The :class:`_Overwritten` whose ``grad_fn.name()`` is ``name + "Backward0"``."""
+    if name not in _OVERWRITTEN:
+        _OVERWRITTEN[name] = type(f"_Overwritten{name}", (_Overwritten,), {"torch_name": name})
+    return _OVERWRITTEN[name]
 
 
 # x.exp_(), x.clamp_(0, 1)...: each in-place form computes its out-of-place twin and writes it back
@@ -801,12 +1050,14 @@ _INPLACE_FORMS = ("abs", "neg", "exp", "exp2", "expm1", "log", "log1p", "log2", 
                   "clamp_min", "clamp_max", "lerp", "maximum", "minimum", "fmod", "remainder", "floor_divide",
                   "masked_fill", "masked_scatter", "index_fill", "index_add", "index_copy", "scatter", "scatter_add",
                   "fill_diagonal", "tril", "triu", "nan_to_num", "logical_not", "logical_and", "logical_or",
-                  "logical_xor", "atan2", "hypot", "xlogy", "logit", "eq", "ne", "lt", "le", "gt", "ge")
+                  "logical_xor", "atan2", "hypot", "xlogy", "logit", "eq", "ne", "lt", "le", "gt", "ge", "put", "index_put",
+                  "scatter_reduce")
 
 
 def _inplace_form(name):
+    constant = "".join(part.capitalize() for part in name.split("_"))     # "GtBackward0" for gt_
     def method(self, *args, **kwargs):
-        return self._inplace(lambda t: getattr(t, name)(*args, **kwargs))
+        return self._inplace(lambda t: getattr(t, name)(*args, **kwargs), constant=constant)
     method.__name__ = method.__qualname__ = name + "_"
     method.__doc__ = f"In-place :meth:`{name}` (see ``Tensor._inplace``)."
     return method
