@@ -28,3 +28,8 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Buffer", "Line
            "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Sequential", "ModuleList",
            "ModuleDict", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
            "BCEWithLogitsLoss"]
+
+# transposed convolutions (conv_transpose.py)
+from .conv_transpose import ConvTranspose1d, ConvTranspose2d  # noqa: E402
+
+__all__ += ["ConvTranspose1d", "ConvTranspose2d"]

@@ -21,3 +21,8 @@ __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"
            "relu", "leaky_relu", "elu",
            "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "batch_norm"]
+
+# transposed convolutions (functional/conv_transpose.py)
+from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402
+
+__all__ += ["conv_transpose1d", "conv_transpose2d"]
