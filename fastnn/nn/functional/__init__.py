@@ -26,3 +26,8 @@ __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"
 from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402
 
 __all__ += ["conv_transpose1d", "conv_transpose2d"]
+
+# attention (functional/attention.py)
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
