@@ -168,23 +168,50 @@ def test_pad_fill_per_channel_and_negative_padding():
         T.Pad([1, 2, 3])
 
 
-def torch_interpolate(x, size, mode):
+def torch_interpolate(x, size, mode, antialias=False):
     torch = require_torch()
     t = torch.from_numpy(x.astype(np.float32))[None]
-    kw = {"align_corners": False, "antialias": False} if mode == "bilinear" else {}
+    kw = {"align_corners": False, "antialias": antialias} if mode == "bilinear" else {}
     return torch.nn.functional.interpolate(t, size=size, mode=mode, **kw)[0].numpy()
 
 
-@pytest.mark.parametrize("size", [(7, 9), (3, 4), (12, 5), (16, 16), (8, 10)])
+@pytest.mark.parametrize("antialias", [True, False])
+@pytest.mark.parametrize("size", [(7, 9), (3, 4), (12, 5), (16, 16), (8, 10), (5, 23), (2, 3), (1, 4)])
 @pytest.mark.parametrize("mode", ["nearest", "bilinear", "nearest-exact"])
-def test_resize_matches_torch_interpolate(size, mode):
+def test_resize_matches_torch_interpolate(size, mode, antialias):
+    """torchvision's tensor Resize is interpolate(antialias=antialias) for bilinear (antialias=True by default)."""
     x = np.random.default_rng(3).random((3, 8, 10)).astype(np.float32)
-    out = T.Resize(size, interpolation=mode)(Tensor(x)).numpy()
-    np.testing.assert_allclose(out, torch_interpolate(x, size, mode), rtol=1e-6, atol=1e-6)
+    out = T.Resize(size, interpolation=mode, antialias=antialias)(Tensor(x)).numpy()
+    np.testing.assert_allclose(out, torch_interpolate(x, size, mode, antialias), rtol=1e-5, atol=1e-6)
     u8 = rand_u8(3, 8, 10)
-    got = T.Resize(size, interpolation=T.InterpolationMode(mode))(Tensor(u8)).numpy()
-    expected = np.round(torch_interpolate(u8, size, mode)).astype(np.uint8)   # torchvision rounds back
+    got = T.Resize(size, interpolation=T.InterpolationMode(mode), antialias=antialias)(Tensor(u8)).numpy()
+    expected = np.round(torch_interpolate(u8, size, mode, antialias)).astype(np.uint8)   # torchvision rounds back
     assert got.dtype == np.uint8 and np.abs(got.astype(int) - expected).max() <= (0 if mode != "bilinear" else 1)
+    if mode == "bilinear":   # arrays (PIL Images in torchvision) are always antialiased
+        hwc = T.Resize(size, antialias=antialias)(u8.transpose(1, 2, 0))
+        aa = np.round(torch_interpolate(u8, size, mode, True)).astype(np.uint8).transpose(1, 2, 0)
+        assert np.abs(hwc.astype(int) - aa).max() <= 1
+
+
+def test_antialiased_resize_to_width_one():
+    """torch 2.13's contiguous antialias kernel repeats rows when the output width is 1; its
+    channels-last kernel does not, and is the reference here."""
+    torch = require_torch()
+    x = np.random.default_rng(3).random((3, 8, 10)).astype(np.float32)
+    for size in ((2, 1), (5, 1)):
+        t = torch.from_numpy(x)[None].contiguous(memory_format=torch.channels_last)
+        ref = torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)
+        np.testing.assert_allclose(F.resize(Tensor(x), list(size)).numpy(), ref[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_antialiased_resize_against_pillow():
+    """Pillow's bilinear resize (what torchvision runs on a PIL Image) is the same filter in fixed point."""
+    Image = pytest.importorskip("PIL.Image")
+    img = rand_u8(37, 29, 3, seed=5)
+    for size in ((12, 9), (37, 10), (20, 29), (50, 40)):
+        ours = F.resize(img, list(size))
+        pil = np.asarray(Image.fromarray(img).resize(size[::-1], Image.BILINEAR))
+        assert np.abs(ours.astype(int) - pil).max() <= 1, size
 
 
 def test_resize_shorter_edge_and_max_size():

@@ -8,11 +8,15 @@
 The names, arguments and semantics are torchvision's, so ``import torchvision`` code ports by
 changing the import. Differences, all for the same reason (no Pillow dependency): the raw
 images of the data sets are uint8 NumPy arrays in place of PIL Images (``ToTensor`` turns them
-into exactly the tensors torchvision makes), images are resized without antialiasing, and
-``save_image`` writes PNG only. Details in each module.
+into exactly the tensors torchvision makes; the colour transforms apply Pillow's own
+algorithms to them, as torchvision does to PIL Images), geometric transforms run torchvision's
+tensor algorithm on them where torchvision would call Pillow (a few pixels can differ), random
+parameters come from NumPy's generator (:mod:`.transforms`), and ``save_image`` writes PNG
+only. Details in each module.
 
 * :mod:`.datasets` — ``MNIST``, ``FashionMNIST``, ``CIFAR10``, ``CIFAR100`` (one sample at a time);
-* :mod:`.transforms` — ``Compose``, ``ToTensor``, ``Normalize``, ``RandomCrop``, ... and
+* :mod:`.transforms` — ``Compose``, ``ToTensor``, ``Normalize``, ``RandomCrop``,
+  ``RandomResizedCrop``, ``RandomRotation``, ``ColorJitter``, ``RandomErasing``, ... and
   ``transforms.functional``;
 * :mod:`.utils` — ``make_grid``, ``save_image``.
 

@@ -11,15 +11,23 @@ Two kinds of image, as in torchvision:
 A PIL Image is accepted where an array is (it is read with ``np.asarray``; the result is an
 array). Every operation works on an array view ``(..., C, H, W)`` of the image
 (:func:`_unpack`) and puts the result back into the caller's kind, so each formula is written
-once for both kinds. The formulas are torchvision's tensor formulas; where torchvision would
-run Pillow on a PIL Image, the results can differ (resizing: torchvision/Pillow antialias when
-shrinking, fastnn does not).
+once for both kinds. The formulas are torchvision's tensor formulas, with two exceptions:
+
+* the colour operations (``adjust_brightness/contrast/saturation/hue``, ``rgb_to_grayscale``)
+  give uint8 arrays and PIL Images Pillow's own algorithms, which torchvision uses for PIL
+  Images (``ImageEnhance``, Pillow's fixed-point luma and uint8 HSV);
+* ``resize`` always antialiases arrays (bilinear), as torchvision always does PIL Images.
+
+Where torchvision would run Pillow's geometry on a PIL Image (``rotate``, ``affine``,
+``resize``), fastnn runs the tensor algorithm on the array: results can differ from
+Pillow's by rounding at some pixels (Pillow resamples uint8 in fixed point).
 
 These operations prepare data: they work on ``.data`` and record no autograd graph.
 """
 from __future__ import annotations
 
 import enum
+import math
 import numbers
 from typing import Callable, Sequence
 
@@ -29,7 +37,9 @@ from ...tensor import Tensor
 
 __all__ = [
     "InterpolationMode", "get_dimensions", "to_tensor", "pil_to_tensor", "normalize", "pad", "crop",
-    "center_crop", "resize", "hflip", "vflip", "convert_image_dtype", "to_dtype", "rgb_to_grayscale",
+    "center_crop", "resize", "resized_crop", "hflip", "vflip", "rotate", "affine", "convert_image_dtype",
+    "to_dtype", "rgb_to_grayscale", "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
+    "gaussian_blur", "erase",
 ]
 
 
@@ -396,9 +406,11 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size: int | 
 
     ``interpolation``: ``NEAREST``, ``NEAREST_EXACT`` or ``BILINEAR`` (an :class:`InterpolationMode`
     or its string value), computed as ``torch.nn.functional.interpolate`` with
-    ``align_corners=False``; integer images are rounded back to their dtype. ``antialias`` is
-    accepted and not applied: when *shrinking*, torchvision's default ``antialias=True``
-    averages over the covered pixels and fastnn samples them, so results differ then.
+    ``align_corners=False``; integer images are rounded back to their dtype. ``BILINEAR`` with
+    ``antialias=True`` (the default) is ``interpolate(..., antialias=True)``: when shrinking,
+    each output pixel averages all the source pixels it covers (a stretched triangle filter)
+    instead of sampling two. Image arrays, like the PIL Images they stand for in torchvision,
+    are always antialiased; ``antialias=False``/``None`` applies to Tensors.
     """
     mode = InterpolationMode(interpolation.value if isinstance(interpolation, InterpolationMode) else interpolation)
     if mode not in (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT, InterpolationMode.BILINEAR):
@@ -411,4 +423,495 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size: int | 
     out_h, out_w = _resized_size(h, w, size, max_size)
     if (out_h, out_w) == (h, w):
         return img
+    if mode is InterpolationMode.BILINEAR and (antialias or not isinstance(img, Tensor)):
+        return pack(_resize_antialias(x, out_h, out_w))
     return pack(_resize_array(x, out_h, out_w, mode))
+
+
+def _interpolation(interpolation, allowed: tuple[InterpolationMode, ...], name: str) -> InterpolationMode:
+    mode = InterpolationMode(interpolation.value if isinstance(interpolation, InterpolationMode) else interpolation)
+    if mode not in allowed:
+        raise ValueError(f"{name}: interpolation mode '{mode.value}' is unsupported "
+                         f"(supported: {', '.join(m.value for m in allowed)})")
+    return mode
+
+
+def _aa_weights(n_in: int, n_out: int, ft) -> np.ndarray:
+    """PyTorch's antialiased bilinear weights along one axis as an ``(n_out, n_in)`` matrix.
+
+    The triangle filter is stretched over the ``n_in / n_out`` source pixels an output pixel
+    covers when shrinking (so every source pixel contributes), and is plain bilinear when
+    enlarging; each row is normalised to sum to 1 (``aten/src/ATen/native/cpu/UpSampleKernel.cpp``,
+    which follows Pillow's resampling).
+    """
+    scale = ft(n_in) / ft(n_out)
+    support = scale if scale >= 1 else ft(1)
+    invscale = ft(1) / scale if scale >= 1 else ft(1)
+    weights = np.zeros((n_out, n_in), dtype=ft)
+    for i in range(n_out):
+        center = scale * ft(i + 0.5)
+        xmin = max(int(center - support + ft(0.5)), 0)
+        xmax = min(int(center + support + ft(0.5)), n_in)
+        x = (np.arange(xmin, xmax, dtype=ft) - center + ft(0.5)) * invscale
+        w = np.maximum(ft(1) - np.abs(x), ft(0)).astype(ft)
+        total = w.sum(dtype=ft)
+        weights[i, xmin:xmax] = w / total if total != 0 else w
+    return weights
+
+
+def _resize_antialias(x: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """Antialiased bilinear resize (``interpolate(..., antialias=True)``): width pass, then height pass."""
+    h, w = x.shape[-2:]
+    ft = x.dtype.type if x.dtype.kind == "f" else np.float32
+    out = x.astype(ft, copy=False)
+    if out_w != w:
+        out = out @ _aa_weights(w, out_w, ft).T
+    if out_h != h:
+        out = np.swapaxes(np.swapaxes(out, -1, -2) @ _aa_weights(h, out_h, ft).T, -1, -2)
+    return _cast_back(np.ascontiguousarray(out), x.dtype)
+
+
+def _cast_back(out: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """torchvision's ``_cast_squeeze_out``: a float result back to the image's dtype, rounded
+    (half to even, as ``torch.round``) for integer images."""
+    if dtype.kind == "f":
+        return out.astype(dtype, copy=False)
+    info = np.iinfo(dtype)
+    return np.clip(np.round(out), info.min, info.max).astype(dtype)
+
+
+def resized_crop(img, top: int, left: int, height: int, width: int, size,
+                 interpolation=InterpolationMode.BILINEAR, antialias: bool | None = True):
+    """Crop ``(top, left, height, width)`` and resize the crop to ``size`` (see :func:`crop`, :func:`resize`)."""
+    return resize(crop(img, top, left, height, width), size, interpolation, antialias=antialias)
+
+
+# ---------------------------------------------------------------------------------------
+# affine transforms: rotate, affine (torchvision's affine grid + grid_sample)
+# ---------------------------------------------------------------------------------------
+def _get_inverse_affine_matrix(center, angle: float, translate, scale: float, shear) -> list[float]:
+    """torchvision's inverse affine matrix (output pixel -> input pixel), 6 numbers, row-major 2x3.
+
+    The forward map is ``M = T * C * RotateScaleShear * C^-1`` with ``C`` the centre
+    translation, ``T`` the translation, and ``RSS = R(angle) * S(scale) * SHy(shear_y) *
+    SHx(shear_x)``; this returns ``M^-1``, the map a sampling grid needs.
+    """
+    rot = math.radians(angle)
+    sx, sy = math.radians(shear[0]), math.radians(shear[1])
+    cx, cy = center
+    tx, ty = translate
+    # RSS without scaling
+    a = math.cos(rot - sy) / math.cos(sy)
+    b = -math.cos(rot - sy) * math.tan(sx) / math.cos(sy) - math.sin(rot)
+    c = math.sin(rot - sy) / math.cos(sy)
+    d = -math.sin(rot - sy) * math.tan(sx) / math.cos(sy) + math.cos(rot)
+    # its inverse (determinant 1), scaled by 1 / scale
+    matrix = [x / scale for x in (d, -b, 0.0, -c, a, 0.0)]
+    # RSS^-1 * C^-1 * T^-1, then C * ...
+    matrix[2] += matrix[0] * (-cx - tx) + matrix[1] * (-cy - ty)
+    matrix[5] += matrix[3] * (-cx - tx) + matrix[4] * (-cy - ty)
+    matrix[2] += cx
+    matrix[5] += cy
+    return matrix
+
+
+def _affine_grid(matrix: Sequence[float], w: int, h: int, ow: int, oh: int, ft=np.float32) -> np.ndarray:
+    """torchvision's ``_gen_affine_grid``: for each output pixel, where to sample the input,
+    in ``grid_sample``'s normalised coordinates ([-1, 1] across the input), shape ``(oh, ow, 2)``.
+
+    Output pixel centres are taken relative to the output's centre, mapped by ``matrix`` and
+    divided by half the input size.
+    """
+    theta = np.asarray(matrix, dtype=ft).reshape(2, 3)
+    xs = np.linspace(-ow * 0.5 + 0.5, ow * 0.5 - 0.5, ow).astype(ft)
+    ys = np.linspace(-oh * 0.5 + 0.5, oh * 0.5 - 0.5, oh).astype(ft)
+    rescaled = theta / np.array([[0.5 * w], [0.5 * h]], dtype=ft)      # row k divided by half the size
+    gx = xs[None, :] * rescaled[0, 0] + ys[:, None] * rescaled[0, 1] + rescaled[0, 2]
+    gy = xs[None, :] * rescaled[1, 0] + ys[:, None] * rescaled[1, 1] + rescaled[1, 2]
+    return np.stack([gx, gy], axis=-1).astype(ft, copy=False)
+
+
+def _grid_sample(x: np.ndarray, grid: np.ndarray, mode: str) -> np.ndarray:
+    """``torch.nn.functional.grid_sample(x, grid, mode, padding_mode="zeros", align_corners=False)``
+    for a float ``(N, C, H, W)`` array and ONE grid ``(oh, ow, 2)`` shared by the batch."""
+    ft = x.dtype.type
+    h, w = x.shape[-2:]
+    ix = (grid[..., 0] + ft(1)) * ft(w / 2) - ft(0.5)      # unnormalise, as PyTorch's CPU kernel
+    iy = (grid[..., 1] + ft(1)) * ft(h / 2) - ft(0.5)
+
+    def tap(yi, xi):
+        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        vals = x[..., np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)]
+        return np.where(inside, vals, ft(0))
+
+    if mode == "nearest":
+        return tap(np.rint(iy).astype(np.int64), np.rint(ix).astype(np.int64))   # rint: halves to even
+    x0, y0 = np.floor(ix), np.floor(iy)
+    fw, fn = (ix - x0).astype(ft), (iy - y0).astype(ft)                 # distances to west / north
+    fe, fs = ft(1) - fw, ft(1) - fn
+    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+    return (tap(y0, x0) * (fs * fe) + tap(y0, x0 + 1) * (fs * fw)) + tap(y0 + 1, x0) * (fn * fe) \
+        + tap(y0 + 1, x0 + 1) * (fn * fw)
+
+
+def _apply_grid_transform(x: np.ndarray, grid: np.ndarray, mode: str, fill) -> np.ndarray:
+    """torchvision's ``_apply_grid_transform``: sample ``x`` (..., C, H, W) at ``grid``; with a
+    ``fill``, a ones-channel is sampled alongside and marks what came from outside the image."""
+    ft = grid.dtype.type
+    lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+    xf = x.reshape((-1, c, h, w)).astype(ft, copy=False)
+    if fill is not None:
+        xf = np.concatenate([xf, np.ones((xf.shape[0], 1, h, w), dtype=ft)], axis=1)
+    out = _grid_sample(xf, grid, mode)
+    if fill is not None:
+        mask, out = out[:, -1:], out[:, :-1]
+        fill_arr = np.asarray(fill if isinstance(fill, (list, tuple)) else [float(fill)], dtype=ft)
+        fill_img = np.broadcast_to(fill_arr.reshape(1, -1, 1, 1), out.shape)
+        if mode == "nearest":
+            out = np.where(mask < 0.5, fill_img, out)
+        else:
+            out = out * mask + (ft(1) - mask) * fill_img
+    return _cast_back(out.reshape(lead + out.shape[1:]), x.dtype)
+
+
+def _check_fill(fill, channels: int):
+    if fill is not None and isinstance(fill, (tuple, list)) and len(fill) > 1 and len(fill) != channels:
+        raise ValueError("The number of elements in 'fill' cannot broadcast to match the number of "
+                         f"channels of the image ({len(fill)} != {channels})")
+    if isinstance(fill, (tuple, list)):
+        return [float(f) for f in fill]
+    return fill
+
+
+def _affine_output_size(matrix: Sequence[float], w: int, h: int) -> tuple[int, int]:
+    """torchvision's ``_compute_affine_output_size`` (``expand=True``): the ``(w, h)`` that holds
+    the whole transformed image, computed in float32 with its 1e-4 truncation."""
+    f32 = np.float32
+    pts = np.array([[-0.5 * w, -0.5 * h, 1.0], [-0.5 * w, 0.5 * h, 1.0],
+                    [0.5 * w, 0.5 * h, 1.0], [0.5 * w, -0.5 * h, 1.0]], dtype=f32)
+    theta = np.asarray(matrix, dtype=f32).reshape(2, 3)
+    new_pts = pts @ theta.T
+    half = np.array([w * 0.5, h * 0.5], dtype=f32)
+    min_vals, max_vals = new_pts.min(axis=0) + half, new_pts.max(axis=0) + half
+    tol = f32(1e-4)
+    cmax = np.ceil(np.trunc(max_vals / tol) * tol)
+    cmin = np.floor(np.trunc(min_vals / tol) * tol)
+    size = cmax - cmin
+    return int(size[0]), int(size[1])
+
+
+def _grid_transform(img, matrix, interpolation, fill, name: str, expand: bool = False):
+    mode = _interpolation(interpolation, (InterpolationMode.NEAREST, InterpolationMode.BILINEAR), name)
+    x, pack = _unpack(img, name)
+    c, h, w = x.shape[-3:]
+    fill = _check_fill(fill, c)
+    ow, oh = _affine_output_size(matrix, w, h) if expand else (w, h)
+    ft = x.dtype.type if x.dtype.kind == "f" else np.float32
+    grid = _affine_grid(matrix, w, h, ow, oh, ft)
+    return pack(_apply_grid_transform(x, grid, mode.value, fill))
+
+
+def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: bool = False, center=None,
+           fill=None):
+    """Rotate by ``angle`` degrees counter-clockwise about ``center`` (default: the image centre).
+
+    torchvision's tensor algorithm: an inverse rotation matrix (:func:`_get_inverse_affine_matrix`
+    with ``-angle``), an affine sampling grid, and ``grid_sample`` with ``NEAREST`` or
+    ``BILINEAR`` interpolation. ``expand=True`` enlarges the output to hold the whole rotated
+    image. Pixels from outside the image are 0, or ``fill`` (a number or one per channel) when
+    given. ``center`` is ``(x, y)`` in pixel coordinates of the top-left corner. Image arrays
+    (PIL's stand-in) go through the same algorithm; torchvision would call Pillow's
+    ``Image.rotate``, whose sampling can differ at a few edge pixels.
+    """
+    if not isinstance(angle, (int, float, np.integer, np.floating)) or isinstance(angle, bool):
+        raise TypeError("Argument angle should be int or float")
+    if center is not None and not isinstance(center, (list, tuple)):
+        raise TypeError("Argument center should be a sequence")
+    center_f = [0.0, 0.0]
+    if center is not None:
+        _, height, width = get_dimensions(img)
+        # centre in pixel coordinates, moved so that (0, 0) is the image centre
+        center_f = [1.0 * (c - s * 0.5) for c, s in zip(center, [width, height])]
+    matrix = _get_inverse_affine_matrix(center_f, -float(angle), [0.0, 0.0], 1.0, [0.0, 0.0])
+    return _grid_transform(img, matrix, interpolation, fill, "rotate", expand)
+
+
+def affine(img, angle: float, translate, scale: float, shear, interpolation=InterpolationMode.NEAREST,
+           fill=None, center=None):
+    """Rotate by ``angle`` (degrees, clockwise as torchvision's affine), scale, shear
+    (``shear_x`` or ``(shear_x, shear_y)`` degrees) and translate (``(tx, ty)`` pixels), keeping
+    ``center`` fixed; torchvision's tensor algorithm (see :func:`rotate`)."""
+    if not isinstance(angle, (int, float, np.integer, np.floating)) or isinstance(angle, bool):
+        raise TypeError("Argument angle should be int or float")
+    if not isinstance(translate, (list, tuple)):
+        raise TypeError("Argument translate should be a sequence")
+    if len(translate) != 2:
+        raise ValueError("Argument translate should be a sequence of length 2")
+    if scale <= 0.0:
+        raise ValueError("Argument scale should be positive")
+    if not isinstance(shear, (numbers.Number, list, tuple)):
+        raise TypeError("Shear should be either a single value or a sequence of two values")
+    if isinstance(shear, numbers.Number):
+        shear = [shear, 0.0]
+    shear = list(shear)
+    if len(shear) == 1:
+        shear = [shear[0], shear[0]]
+    if len(shear) != 2:
+        raise ValueError(f"Shear should be a sequence containing two values. Got {shear}")
+    if center is not None and not isinstance(center, (list, tuple)):
+        raise TypeError("Argument center should be a sequence")
+    center_f = [0.0, 0.0]
+    if center is not None:
+        _, height, width = get_dimensions(img)
+        center_f = [1.0 * (c - s * 0.5) for c, s in zip(center, [width, height])]
+    translate_f = [1.0 * t for t in translate]
+    matrix = _get_inverse_affine_matrix(center_f, float(angle), translate_f, scale, shear)
+    return _grid_transform(img, matrix, interpolation, fill, "affine")
+
+
+# ---------------------------------------------------------------------------------------
+# blur, erase
+# ---------------------------------------------------------------------------------------
+def _gaussian_kernel1d(kernel_size: int, sigma: float, ft) -> np.ndarray:
+    half = (kernel_size - 1) * 0.5
+    x = np.linspace(-half, half, kernel_size).astype(ft)
+    pdf = np.exp(ft(-0.5) * (x / ft(sigma)) ** 2)
+    return (pdf / pdf.sum(dtype=ft)).astype(ft)
+
+
+def gaussian_blur(img, kernel_size, sigma=None):
+    """Blur with a Gaussian kernel ``kernel_size`` = ``(kx, ky)`` (odd; an int for both) and
+    ``sigma`` = ``(sx, sy)`` (default ``0.3 * ((k - 1) * 0.5 - 1) + 0.8 = 0.15 k + 0.35``).
+
+    torchvision's algorithm, for tensors and (as torchvision does, through a tensor) PIL
+    images: a normalised float kernel, reflect padding by ``k // 2``, a per-channel
+    correlation (computed here as two separable 1-D passes), integer images rounded back.
+    """
+    if not isinstance(kernel_size, (int, list, tuple)):
+        raise TypeError(f"kernel_size should be int or a sequence of integers. Got {type(kernel_size)}")
+    if isinstance(kernel_size, int):
+        kernel_size = [kernel_size, kernel_size]
+    if len(kernel_size) != 2:
+        raise ValueError(f"If kernel_size is a sequence its length should be 2. Got {len(kernel_size)}")
+    for ksize in kernel_size:
+        if ksize % 2 == 0 or ksize < 0:
+            raise ValueError(f"kernel_size should have odd and positive integers. Got {kernel_size}")
+    if sigma is None:
+        sigma = [ksize * 0.15 + 0.35 for ksize in kernel_size]
+    if not isinstance(sigma, (int, float, list, tuple)):
+        raise TypeError(f"sigma should be either float or sequence of floats. Got {type(sigma)}")
+    if isinstance(sigma, (int, float)):
+        sigma = [float(sigma), float(sigma)]
+    if len(sigma) == 1:
+        sigma = [sigma[0], sigma[0]]
+    if len(sigma) != 2:
+        raise ValueError(f"If sigma is a sequence, its length should be 2. Got {len(sigma)}")
+    for s in sigma:
+        if s <= 0.0:
+            raise ValueError(f"sigma should have positive values. Got {sigma}")
+    x, pack = _unpack(img, "gaussian_blur")
+    ft = x.dtype.type if x.dtype.kind == "f" else np.float32
+    kx, ky = (_gaussian_kernel1d(k, s, ft) for k, s in zip(kernel_size, sigma))
+    px, py = kernel_size[0] // 2, kernel_size[1] // 2
+    h, w = x.shape[-2:]
+    if px >= w or py >= h:
+        raise ValueError(f"gaussian_blur: the padding ({py}, {px}) of the kernel must be smaller than "
+                         f"the image ({h}, {w}) for reflect padding")
+    xp = np.pad(x.astype(ft), [(0, 0)] * (x.ndim - 2) + [(py, py), (px, px)], mode="reflect")
+    windows = np.lib.stride_tricks.sliding_window_view(xp, kernel_size[0], axis=-1)
+    rows = windows @ kx                                                  # along the width
+    windows = np.lib.stride_tricks.sliding_window_view(rows, kernel_size[1], axis=-2)
+    out = windows @ ky                                                   # along the height
+    return pack(_cast_back(out, x.dtype))
+
+
+def erase(img, i: int, j: int, h: int, w: int, v, inplace: bool = False):
+    """Set the ``h x w`` region at row ``i``, column ``j`` of a Tensor image to ``v`` (a number,
+    or an array/Tensor broadcasting to ``(C, h, w)``); ``inplace=True`` writes into ``img``."""
+    if not isinstance(img, Tensor):
+        raise TypeError(f"img should be Tensor Image. Got {type(img)}")
+    x = img.data if inplace else img.data.copy()
+    v = v.data if isinstance(v, Tensor) else v
+    x[..., i:i + h, j:j + w] = v
+    return img if inplace else Tensor(x)
+
+
+# ---------------------------------------------------------------------------------------
+# colour: brightness, contrast, saturation, hue
+# ---------------------------------------------------------------------------------------
+def _color_input(img, name: str):
+    """``(x (..., C, H, W), pack, pil)``: ``pil`` is True for PIL Images and uint8 image arrays,
+    which get Pillow's algorithms (``ImageEnhance``, HSV conversion), as torchvision gives PIL
+    Images; every other image gets torchvision's tensor formulas. Only 1 or 3 channels."""
+    pil = _is_pil(img) or (isinstance(img, np.ndarray) and img.dtype == np.uint8)
+    x, pack = _unpack(img, name)
+    c = x.shape[-3]
+    if c not in (1, 3):
+        raise TypeError(f"{name}: permitted channel values are [1, 3], but found {c}")
+    return x, pack, pil
+
+
+def _blend(img1: np.ndarray, img2, ratio: float) -> np.ndarray:
+    """torchvision's tensor ``_blend``: ``ratio * img1 + (1 - ratio) * img2``, clamped to the
+    dtype's range, cast back (truncating) to ``img1``'s dtype."""
+    ft = img1.dtype.type if img1.dtype.kind == "f" else np.float32
+    r = ft(ratio)
+    out = r * img1.astype(ft, copy=False) + (ft(1.0) - r) * np.asarray(img2, dtype=ft)
+    return np.clip(out, 0, _max_value(img1.dtype)).astype(img1.dtype)
+
+
+def _pil_blend(degenerate, img: np.ndarray, alpha: float) -> np.ndarray:
+    """Pillow's ``Image.blend(degenerate, img, alpha)`` on uint8: ``in1 + alpha * (in2 - in1)``
+    in float32, clipped to [0, 255] and truncated (``ImageEnhance`` = a blend with a degenerate image)."""
+    f32 = np.float32
+    d = np.asarray(degenerate, dtype=f32)
+    out = d + f32(alpha) * (img.astype(f32) - d)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _gray(x: np.ndarray, pil: bool) -> np.ndarray:
+    """The luma ``(..., 1, H, W)``: Pillow's fixed-point ``convert("L")`` or torchvision's float formula."""
+    if x.shape[-3] == 1:
+        return x
+    r, g, b = (x[..., i, :, :] for i in range(3))
+    if pil:
+        r, g, b = (c.astype(np.uint32) for c in (r, g, b))
+        return ((19595 * r + 38470 * g + 7471 * b + 32768) >> 16).astype(np.uint8)[..., None, :, :]
+    ft = x.dtype.type if x.dtype.kind == "f" else np.float32
+    return (ft(0.2989) * r.astype(ft) + ft(0.587) * g + ft(0.114) * b).astype(x.dtype)[..., None, :, :]
+
+
+def adjust_brightness(img, brightness_factor: float):
+    """Multiply the intensities by ``brightness_factor`` (0 gives black, 1 the image), clamped.
+
+    Tensors: torchvision's ``_blend(img, 0, factor)``; uint8 arrays / PIL Images: Pillow's
+    ``ImageEnhance.Brightness`` (float32 product, truncated)."""
+    if brightness_factor < 0:
+        raise ValueError(f"brightness_factor ({brightness_factor}) is not non-negative.")
+    x, pack, pil = _color_input(img, "adjust_brightness")
+    return pack(_pil_blend(0, x, brightness_factor) if pil else _blend(x, 0, brightness_factor))
+
+
+def adjust_contrast(img, contrast_factor: float):
+    """Blend with the image's mean grey level: 0 gives a uniform grey image, 1 the image.
+
+    Tensors: the mean of torchvision's grayscale in float, ``_blend(img, mean, factor)``; uint8
+    arrays / PIL Images: Pillow's ``ImageEnhance.Contrast`` (the mean of ``convert("L")``
+    rounded to an integer)."""
+    if contrast_factor < 0:
+        raise ValueError(f"contrast_factor ({contrast_factor}) is not non-negative.")
+    x, pack, pil = _color_input(img, "adjust_contrast")
+    gray = _gray(x, pil)
+    if pil:
+        mean = int(int(gray.sum(dtype=np.int64)) / gray.size + 0.5)
+        return pack(_pil_blend(mean, x, contrast_factor))
+    ft = x.dtype.type if x.dtype.kind == "f" else np.float32
+    mean = gray.astype(ft).mean(axis=(-3, -2, -1), keepdims=True, dtype=ft)
+    return pack(_blend(x, mean, contrast_factor))
+
+
+def adjust_saturation(img, saturation_factor: float):
+    """Blend with the image's grayscale: 0 gives grey, 1 the image, 2 doubles the saturation.
+
+    Tensors: torchvision's ``_blend(img, rgb_to_grayscale(img), factor)``; uint8 arrays / PIL
+    Images: Pillow's ``ImageEnhance.Color``. One-channel images are returned unchanged."""
+    if saturation_factor < 0:
+        raise ValueError(f"saturation_factor ({saturation_factor}) is not non-negative.")
+    x, pack, pil = _color_input(img, "adjust_saturation")
+    if x.shape[-3] == 1:
+        return img
+    gray = _gray(x, pil)
+    return pack(_pil_blend(gray, x, saturation_factor) if pil else _blend(x, gray, saturation_factor))
+
+
+def _rgb2hsv(img: np.ndarray) -> np.ndarray:
+    """torchvision's float RGB -> HSV (``(..., 3, H, W)`` in [0, 1]; H in [0, 1))."""
+    r, g, b = img[..., 0, :, :], img[..., 1, :, :], img[..., 2, :, :]
+    maxc, minc = img.max(axis=-3), img.min(axis=-3)
+    eqc = maxc == minc
+    cr = maxc - minc
+    ones = np.ones_like(maxc)
+    s = cr / np.where(eqc, ones, maxc)
+    cr_divisor = np.where(eqc, ones, cr)
+    rc, gc, bc = (maxc - r) / cr_divisor, (maxc - g) / cr_divisor, (maxc - b) / cr_divisor
+    hr = (maxc == r) * (bc - gc)
+    hg = ((maxc == g) & (maxc != r)) * (2.0 + rc - bc)
+    hb = ((maxc != g) & (maxc != r)) * (4.0 + gc - rc)
+    h = np.fmod((hr + hg + hb) / 6.0 + 1.0, 1.0)
+    return np.stack((h, s, maxc), axis=-3).astype(img.dtype, copy=False)
+
+
+def _hsv2rgb(img: np.ndarray) -> np.ndarray:
+    """torchvision's float HSV -> RGB."""
+    h, s, v = img[..., 0, :, :], img[..., 1, :, :], img[..., 2, :, :]
+    i = np.floor(h * 6.0)
+    f = h * 6.0 - i
+    i = i.astype(np.int32) % 6
+    p = np.clip(v * (1.0 - s), 0.0, 1.0)
+    q = np.clip(v * (1.0 - s * f), 0.0, 1.0)
+    t = np.clip(v * (1.0 - s * (1.0 - f)), 0.0, 1.0)
+    choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+    out = [np.select([i == k for k in range(6)], [c[ch] for c in choices]) for ch in range(3)]
+    return np.stack(out, axis=-3).astype(img.dtype, copy=False)
+
+
+def _pil_rgb2hsv(x: np.ndarray) -> np.ndarray:
+    """Pillow's ``convert("HSV")`` of a uint8 ``(3, H, W)`` image (``libImaging/Convert.c``:
+    float arithmetic, H and S truncated to 0..255)."""
+    f32 = np.float32
+    r, g, b = (x[i].astype(np.int32) for i in range(3))
+    maxc, minc = np.maximum(r, np.maximum(g, b)), np.minimum(r, np.minimum(g, b))
+    same = maxc == minc
+    cr = np.where(same, 1, maxc - minc).astype(f32)
+    s = cr / np.where(maxc == 0, 1, maxc).astype(f32)
+    rc, gc, bc = ((maxc - c).astype(f32) / cr for c in (r, g, b))
+    h = np.where(r == maxc, bc - gc,
+                 np.where(g == maxc, (2.0 + rc.astype(np.float64) - bc).astype(f32),
+                          (4.0 + gc.astype(np.float64) - rc).astype(f32)))
+    h = np.fmod(h.astype(np.float64) / 6.0 + 1.0, 1.0).astype(f32)
+    uh = np.clip((h.astype(np.float64) * 255.0).astype(np.int64), 0, 255)
+    us = np.clip((s.astype(np.float64) * 255.0).astype(np.int64), 0, 255)
+    return np.stack([np.where(same, 0, uh), np.where(same, 0, us), maxc]).astype(np.uint8)
+
+
+def _pil_hsv2rgb(x: np.ndarray) -> np.ndarray:
+    """Pillow's ``HSV -> RGB`` of a uint8 ``(3, H, W)`` image (``libImaging/Convert.c``)."""
+    h, s, v = (x[k].astype(np.float64) for k in range(3))
+    i = np.floor(h.astype(np.float32).astype(np.float64) * 6.0 / 255.0)
+    f = (h * 6.0 / 255.0 - i).astype(np.float32).astype(np.float64)
+    fs = (s / 255.0).astype(np.float32).astype(np.float64)
+
+    def c_round(a):  # C's round(): halves away from zero
+        return np.clip(np.sign(a) * np.floor(np.abs(a) + 0.5), 0, 255)
+
+    p, q, t = c_round(v * (1.0 - fs)), c_round(v * (1.0 - fs * f)), c_round(v * (1.0 - fs * (1.0 - f)))
+    i = i.astype(np.int64) % 6
+    choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+    out = np.stack([np.select([i == k for k in range(6)], [c[ch] for c in choices]) for ch in range(3)])
+    out = np.where(x[1] == 0, v, out)                      # no saturation: grey
+    return out.astype(np.uint8)
+
+
+def adjust_hue(img, hue_factor: float):
+    """Rotate the hue by ``hue_factor`` (in [-0.5, 0.5], a fraction of the colour circle).
+
+    Tensors: torchvision's float HSV round trip (integer tensors converted to float and back
+    with :func:`convert_image_dtype`); uint8 arrays / PIL Images: Pillow's uint8 HSV with the
+    hue shifted by ``int(hue_factor * 255)`` modulo 256, as torchvision does for PIL Images.
+    One-channel images are returned unchanged."""
+    if not (-0.5 <= hue_factor <= 0.5):
+        raise ValueError(f"hue_factor ({hue_factor}) is not in [-0.5, 0.5].")
+    x, pack, pil = _color_input(img, "adjust_hue")
+    if x.shape[-3] == 1:
+        return img
+    if pil:
+        hsv = _pil_rgb2hsv(x)
+        hsv[0] = (hsv[0].astype(np.int64) + int(hue_factor * 255)) % 256    # uint8 wrap-around
+        return pack(_pil_hsv2rgb(hsv))
+    f = x if x.dtype == np.float32 else to_dtype(Tensor(x, dtype=x.dtype), np.float32, scale=True).data
+    hsv = _rgb2hsv(f)
+    hsv[..., 0, :, :] = np.mod(hsv[..., 0, :, :] + np.float32(hue_factor), np.float32(1.0))
+    rgb = _hsv2rgb(hsv)
+    if x.dtype != np.float32:
+        rgb = to_dtype(Tensor(rgb), x.dtype, scale=True).data
+    return pack(rgb)
