@@ -61,7 +61,10 @@ def _fill(tensor, values):
 
 
 def _rng(generator):
-    return generator if generator is not None else _global_generator()
+    """A NumPy generator: the one given (a ``fastnn.Generator`` gives its ``.rng``), or the global one."""
+    if generator is None:
+        return _global_generator()
+    return getattr(generator, "rng", generator)
 
 
 def _calculate_fan_in_and_fan_out(tensor):
@@ -161,5 +164,102 @@ def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: st
     return normal_(tensor, 0.0, std, generator)
 
 
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity (ones on the diagonal, as many as fit): a Linear
+    layer that starts by passing its inputs through."""
+    arr = _array(tensor)
+    if arr.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, np.eye(*arr.shape))
+
+
+def dirac_(tensor, groups: int = 1):
+    """Fill a 3/4/5-D conv weight (out, in, *kernel) with the Dirac delta: output channel i
+    copies input channel i through the kernel's centre (per group with ``groups``), so the
+    convolution starts as the identity on the channels it can keep."""
+    arr = _array(tensor)
+    if arr.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if arr.shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = arr.shape[0] // groups
+    out = np.zeros(arr.shape)
+    centre = tuple(k // 2 for k in arr.shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, arr.shape[1])):
+            out[(g * per_group + d, d, *centre)] = 1
+    return _fill(tensor, out)
+
+
+def _orthogonalize(flat: np.ndarray) -> np.ndarray:
+    """Q of the QR decomposition of ``flat`` (rows x cols), made unique by the signs of R's
+    diagonal (PyTorch's recipe); rows < cols is done on the transpose."""
+    rows, cols = flat.shape
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    return q.T if rows < cols else q
+
+
+def orthogonal_(tensor, gain: float = 1.0, generator=None):
+    """Fill with a (semi-)orthogonal matrix times ``gain``: the tensor seen as
+    (size(0), rest) has orthonormal rows or columns, whichever are fewer (Saxe et al. 2013).
+    Orthogonal weights keep the norm of a signal through many layers (RNNs especially)."""
+    arr = _array(tensor)
+    if arr.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if arr.size == 0:
+        return tensor
+    rows = arr.shape[0]
+    flat = _rng(generator).normal(0.0, 1.0, (rows, arr.size // rows))
+    return _fill(tensor, (_orthogonalize(flat) * gain).reshape(arr.shape))
+
+
+def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
+    """Fill a 2-D tensor with N(0, std**2) and zero a ``sparsity`` fraction of each column
+    (ceil(sparsity * rows) entries, at random rows; Martens 2010)."""
+    arr = _array(tensor)
+    if arr.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = arr.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    rng = _rng(generator)
+    out = rng.normal(0.0, std, arr.shape)
+    for col in range(cols):
+        out[rng.permutation(rows)[:num_zeros], col] = 0
+    return _fill(tensor, out)
+
+
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "eye_", "dirac_",
+           "orthogonal_", "sparse_"]
+
+
+def _make_deprecate(meth):
+    """PyTorch's old names without the underscore (``nn.init.uniform``...): they warn and
+    call the in-place function."""
+    new_name = meth.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.", FutureWarning,
+                      stacklevel=2)
+        return meth(*args, **kwargs)
+
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated, use :func:`{new_name}`."
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    return deprecated_init
+
+
+uniform = _make_deprecate(uniform_)
+normal = _make_deprecate(normal_)
+constant = _make_deprecate(constant_)
+eye = _make_deprecate(eye_)
+dirac = _make_deprecate(dirac_)
+xavier_uniform = _make_deprecate(xavier_uniform_)
+xavier_normal = _make_deprecate(xavier_normal_)
+kaiming_uniform = _make_deprecate(kaiming_uniform_)
+kaiming_normal = _make_deprecate(kaiming_normal_)
+orthogonal = _make_deprecate(orthogonal_)
+sparse = _make_deprecate(sparse_)
