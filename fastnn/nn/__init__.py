@@ -9,7 +9,9 @@
 from . import functional  # noqa: F401
 from . import init  # noqa: F401
 from . import utils  # noqa: F401
-from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
+                         LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin,
+                         Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout
@@ -27,7 +29,11 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Buffer", "Line
            "BatchNorm2d", "ReLU",
            "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Sequential", "ModuleList",
            "ModuleDict", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-           "BCEWithLogitsLoss"]
+           "BCEWithLogitsLoss",
+           # activations beyond the kernel-backed ones
+           "GELU", "SiLU", "Softplus", "Mish", "Hardtanh", "ReLU6", "SELU", "CELU", "Softsign", "LogSigmoid",
+           "Softmin", "Softmax2d", "PReLU", "Hardswish", "Hardsigmoid", "GLU", "Hardshrink", "Softshrink",
+           "Tanhshrink", "Threshold"]
 
 # transposed convolutions (conv_transpose.py)
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d  # noqa: E402
@@ -40,13 +46,3 @@ from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, T
 
 __all__ += ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
             "TransformerDecoder", "Transformer"]
-
-# parameter containers (container.py) and ranking/embedding losses (loss_ranking.py)
-from .container import ParameterDict, ParameterList  # noqa: E402
-from .loss_ranking import (CosineEmbeddingLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,  # noqa: E402
-                           MultiLabelSoftMarginLoss, MultiMarginLoss, SoftMarginLoss, TripletMarginLoss,
-                           TripletMarginWithDistanceLoss)
-
-__all__ += ["ParameterList", "ParameterDict", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
-            "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "MultiMarginLoss",
-            "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss"]

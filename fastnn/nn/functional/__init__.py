@@ -8,7 +8,9 @@ its public function, PyTorch's argument handling below. The activations that Ten
 share live in the core, :mod:`fastnn.ops.activation`. Names, argument orders and defaults
 are PyTorch's. Light ops (mse_loss, l1_loss...) are compositions of Tensor operations.
 """
-from .activation import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
+                         log_softmax, logsigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu, softmax, softmin,
+                         softplus, softshrink, softsign, tanh, tanhshrink, threshold)
 from .conv import conv2d
 from .dropout import dropout
 from .linear import linear
@@ -20,7 +22,10 @@ from .pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool
 __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
            "relu", "leaky_relu", "elu",
            "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "batch_norm"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "batch_norm",
+           "gelu", "silu", "softplus", "mish", "hardtanh", "relu6", "selu", "celu", "softsign", "hardswish",
+           "hardsigmoid", "logsigmoid", "softmin", "glu", "hardshrink", "softshrink", "tanhshrink", "threshold",
+           "prelu"]
 
 # transposed convolutions (functional/conv_transpose.py)
 from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402
@@ -31,12 +36,3 @@ __all__ += ["conv_transpose1d", "conv_transpose2d"]
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
 
 __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
-
-# ranking, margin and embedding losses (functional/loss_ranking.py)
-from .loss_ranking import (cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss,  # noqa: E402
-                           multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss,
-                           soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
-
-__all__ += ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss",
-            "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss",
-            "multilabel_margin_loss", "multilabel_soft_margin_loss"]
