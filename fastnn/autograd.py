@@ -36,6 +36,7 @@ output whose array it saved, and its backward refuses to run on changed values.
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 
 import numpy as np
@@ -103,12 +104,17 @@ class Version:
     """How many times a tensor's memory has been changed in place. Views share their base's
     counter, so writing through a view counts as writing the base. A Function that saves an
     input (or its output) for backward notes the counter's value; backward checks it is
-    unchanged, so a gradient is never computed from overwritten values (PyTorch's rule)."""
+    unchanged, so a gradient is never computed from overwritten values (PyTorch's rule).
 
-    __slots__ = ("value",)
+    ``graph`` counts the in-place changes that were *recorded* (made with grad mode on, to a
+    tensor in the graph): each gives the memory a new ``grad_fn``, so a view taken before it
+    must rebuild its own ``grad_fn`` from its base's new one (see ``Tensor._refresh_view``)."""
+
+    __slots__ = ("value", "graph")
 
     def __init__(self, value: int = 0):
         self.value = value
+        self.graph = 0
 
 
 def _modified_error(node_name: str, shape, dtype, found: int, expected: int) -> RuntimeError:
@@ -133,11 +139,21 @@ class Context:
         self.saved_tensors = arrays
 
 
-class Node:
-    """One recorded operation: the Function, its ctx and the input Tensors (None where an
-    input is not a Tensor or needs no gradient). PyTorch calls it the ``grad_fn``."""
+_serials = itertools.count()
 
-    __slots__ = ("function", "ctx", "inputs", "retained", "hooks", "__weakref__")
+
+def next_serial() -> int:
+    """A number below the ``serial`` of every node made from now on: ``n.serial > since``
+    tells the nodes an operation made (``Tensor._inplace`` looks into what they saved)."""
+    return next(_serials)
+
+
+class Node:
+    """One recorded operation: the Function, its ctx and its inputs, each an :func:`edge`
+    (None where an input is not a Tensor or needs no gradient). PyTorch calls it the
+    ``grad_fn``. ``serial`` numbers nodes in the order they were made."""
+
+    __slots__ = ("function", "ctx", "inputs", "retained", "hooks", "serial", "__weakref__")
 
     def __init__(self, function, ctx, inputs):
         self.function = function
@@ -145,13 +161,14 @@ class Node:
         self.inputs = inputs
         self.retained = None        # the output Tensor, when it asked for retain_grad()
         self.hooks = None           # {handle id: hook} of the output Tensor's register_hook()
+        self.serial = next(_serials)
 
     def name(self) -> str:
         """PyTorch's name of the backward of this operation, e.g. ``'MulBackward0'``."""
         return self.function.backward_name()
 
     def __repr__(self):
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{self.name().rpartition('::')[2]} object at {id(self):#x}>"
 
     @property
     def next_functions(self):
@@ -166,6 +183,26 @@ class Node:
                 raise _modified_error(self.name(), array.shape, array.dtype, version.value, expected)
 
 
+class _Edge:
+    """A non-leaf input as it was when an operation used it: its ``grad_fn``, shape and dtype.
+
+    A node keeps this rather than the Tensor because an in-place operation later gives the
+    Tensor a new ``grad_fn`` (``h.mul_(5)``); a node recorded before must still send its
+    gradient to the ``grad_fn`` h had then, as PyTorch's edges do."""
+
+    __slots__ = ("grad_fn", "shape", "dtype")
+
+    def __init__(self, grad_fn, shape, dtype):
+        self.grad_fn, self.shape, self.dtype = grad_fn, shape, dtype
+
+
+def edge(tensor):
+    """What a node records for an input that needs a gradient: a leaf itself (its ``.grad``
+    is filled in), or a snapshot of a result's place in the graph (:class:`_Edge`)."""
+    grad_fn = tensor.grad_fn
+    return tensor if grad_fn is None else _Edge(grad_fn, tensor.shape, tensor.data.dtype)
+
+
 class AccumulateGrad:
     """What ``next_functions`` shows for a leaf: the step that adds into its ``.grad``."""
 
@@ -175,7 +212,7 @@ class AccumulateGrad:
         self.variable = variable
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "fastnn::autograd::AccumulateGrad"
 
     def __repr__(self):
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -222,38 +259,61 @@ class ArrayFunction:
         ctx = Context(needs)
         out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._wrap(out)
-        if isinstance(out, np.ndarray) and out.base is not None:
+        if isinstance(out, np.ndarray) and (out.base is not None or any(out is arr for arr in arrays)):
             _share_version_with_base(result, out, args, arrays)
         if record:
             if ctx.saved_tensors:
                 ctx.saved_versions = _saved_versions(ctx.saved_tensors, args, arrays, result)
-            inputs = tuple(a if need else None for a, need in zip(args, needs))
+            inputs = tuple(edge(a) if need else None for a, need in zip(args, needs))
             result._grad_fn = Node(cls, ctx, inputs)
             result._requires_grad = True
         return result
 
 
 def _share_version_with_base(result, out, args, arrays) -> None:
-    """A result that is a view of an input's memory shares that input's version counter."""
-    root = out.base
+    """A result that is a view of an input's memory (``x[0]``, ``x.view(-1)``, ``x.t()``) shares
+    that input's version counter and remembers the tensor that owns the memory (``_base``, as
+    in PyTorch), so that an in-place change through the view is seen by its base."""
+    root = out if out.base is None else out.base
     for a, arr in zip(args, arrays):
         if a is not arr and isinstance(arr, np.ndarray) and (arr is root or arr.base is root):
             result._version_counter = a._version_counter
+            result._base = a if a._base is None else a._base
+            result._graph_stamp = a._version_counter.graph
             return
 
 
 def _saved_versions(saved, args, arrays, result) -> tuple:
-    """(counter, value, array) for each saved array that is an input's or the output's data."""
+    """(counter, value, array) for each saved array that is an input's or the output's data, or
+    a view of it (``ctx.save_for_backward(x.reshape(n, -1))``, an output returned reshaped):
+    whichever way it was saved, a later in-place change of that tensor is noticed."""
+    tensors = [(a, arr) for a, arr in zip(args, arrays) if a is not arr and isinstance(arr, np.ndarray)]
+    out = result.data
     noted = []
     for s in saved:
-        if s is result.data:
-            noted.append((result._version_counter, result._version_counter.value, s))
+        if not isinstance(s, np.ndarray):
             continue
-        for a, arr in zip(args, arrays):
-            if s is arr and a is not arr:       # a Tensor's array, not a plain argument
-                noted.append((a._version_counter, a._version_counter.value, s))
-                break
+        owner = _owner(s, out, result, tensors)
+        if owner is not None:
+            noted.append((owner._version_counter, owner._version_counter.value, s))
     return tuple(noted)
+
+
+def _owner(s, out, result, tensors):
+    """The tensor whose memory the saved array ``s`` is: the output or an input, the very
+    array first, else one it is a view of."""
+    if s is out:
+        return result
+    for a, arr in tensors:
+        if s is arr:
+            return a
+    root = _root(s)
+    if root is _root(out):
+        return result
+    for a, arr in tensors:
+        if root is _root(arr):
+            return a
+    return None
 
 
 # ------------------------------------------------------------------ Function, as PyTorch's
@@ -354,7 +414,7 @@ class Function:
                                 f"but output {i} is {type(o).__name__}")
         if not (is_grad_enabled() and any(needs)):
             return output
-        inputs = tuple(a if need else None for a, need in zip(args, needs))
+        inputs = tuple(edge(a) if need else None for a, need in zip(args, needs))
         wrapped = []
         for i, o in enumerate(outputs):
             if any(o is t for t in ctx._non_differentiable) or o.dtype.kind != "f":

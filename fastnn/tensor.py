@@ -253,6 +253,11 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         t._version_counter = self._version_counter
         return t
 
+    def _is_view(self) -> bool:
+        """True for a tensor made as a view of another's memory (``x[0]``, ``x.t()``): its
+        ``_base`` is that tensor, as in PyTorch."""
+        return self._base is not None
+
     def detach_(self) -> "Tensor":
         if self._base is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
@@ -395,8 +400,8 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         goes up, so a backward that saved the old values refuses to run instead of returning a
         wrong gradient (PyTorch's rule). With grad mode on and a result in the graph, the
         operation is recorded too (:meth:`_record_inplace`). ``constant`` names the operation
-        (``"Fill"``) when its result does not depend on the old values (``fill_``, ``normal_``):
-        a tensor in the graph then passes a zero gradient back, as PyTorch's ``FillBackward``."""
+        (``"FillBackward2"``) when its result does not depend on the old values (``fill_``,
+        ``normal_``, ``gt_``): a tensor in the graph then passes a zero gradient back, as in PyTorch."""
         if not is_grad_enabled():
             self._write(compute(self).data)
             return self
@@ -406,7 +411,10 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         result = compute(old)
         if not result.requires_grad:
             if self.requires_grad:          # a graph tensor overwritten by values that need no gradient
-                result = _overwritten(constant or "Overwrite").apply(old, result)
+                if not np.can_cast(result.data.dtype, self.data.dtype, casting="same_kind"):
+                    self._write(result.data)    # raises PyTorch's "can't be cast" error
+                new = result.data.astype(self.data.dtype, copy=False)
+                result = _overwritten(constant or "OverwriteBackward0").apply(old, new=new)
             else:
                 self._write(result.data)
                 return self
@@ -417,6 +425,21 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
             old = self._snapshot(copy=True)
             result = compute(old)
         return self._record_inplace(result, since)
+
+    def _restride(self, compute) -> "Tensor":
+        """``t_()``, ``unsqueeze_(0)``, ``transpose_(0, 1)``...: this tensor becomes a view of its
+        own memory with another shape (``compute`` is the out-of-place view), recorded as that
+        view when it is in the graph; the values do not change but the version counts it, as
+        in PyTorch."""
+        grad_mode = is_grad_enabled()
+        if grad_mode:
+            self._check_inplace_allowed()
+        result = compute(self._snapshot() if grad_mode else self)
+        self.data = result.data
+        if grad_mode and result.requires_grad:
+            self._grad_fn, self._requires_grad = result._grad_fn, True
+        self._version_counter.value += 1
+        return self
 
     def _check_inplace_allowed(self) -> None:
         """PyTorch's refusals, with grad mode on: a leaf that requires grad (the optimizer's
@@ -506,6 +529,15 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         ctx.positions, ctx.base_shape = positions, base.data.shape
         self._grad_fn, self._requires_grad = Node(_AsStrided, ctx, (edge(base),)), True
 
+    def __getitem__(self, index):
+        """``x[index]``. An index of ints, slices and None gives a view, as in PyTorch; an
+        index of ints only is given a trailing ``...`` so that NumPy, too, returns a 0-d view
+        rather than a copied scalar, and ``x[0].add_(1)`` changes ``x``."""
+        items = index if isinstance(index, tuple) else (index,)
+        if _is_basic_index(index) and not any(i is Ellipsis for i in items):
+            index = (*items, Ellipsis)
+        return super().__getitem__(index)
+
     def __setitem__(self, index, value):
         """``x[index] = value``: written into ``x``'s memory (converting the value to ``x``'s
         dtype, as PyTorch's ``copy_`` does); recorded when ``x`` or ``value`` is in the graph
@@ -517,21 +549,28 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
                 self._check_inplace_allowed()
             self._write(np.asarray(value.data if isinstance(value, Tensor) else value), index, cast="unsafe")
             return
+        basic = _is_basic_index(index)
+        if basic and self._requires_grad and self._grad_fn is None:    # PyTorch writes through a view
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
         value = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=self.data.dtype))
         if value.dtype != self.dtype:
             value = value.to(self.dtype)
-        record = _SetSlices if _is_basic_index(index) else _IndexPut
+        record = _SetSlices if basic else _IndexPut
         self._inplace(lambda t: record.apply(t, value, index=index))
 
     def zero_(self) -> "Tensor":
-        return self._fill(0, "Zero")
+        return self._fill(0, "ZeroBackward0")
 
     def fill_(self, value) -> "Tensor":
-        return self._fill(value, "Fill")
+        return self._fill(value, "FillBackward3" if isinstance(value, Tensor) else "FillBackward2")
 
     def _fill(self, value, name) -> "Tensor":
         if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
-            return self._inplace(lambda t: ops.CopyInto.apply(t, value))
+            if value.numel() != 1 or value.ndim:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                                   f"{value.ndim} dimensions.")
+            return self._inplace(lambda t: _FillFrom.apply(t, value))
         return self._inplace(lambda t: Tensor._wrap(np.full(t.data.shape, np.asarray(
             value.data if isinstance(value, Tensor) else value), dtype=t.data.dtype)), constant=name)
 
@@ -542,32 +581,32 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         except ValueError:
             raise RuntimeError(f"copy_: the source of shape {list(src.shape)} cannot be broadcast to the "
                                f"destination's shape {list(self.shape)}") from None
-        return self._inplace(lambda t: ops.CopyInto.apply(t, src))
+        return self._inplace(lambda t: _Copy.apply(t, src))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> "Tensor":
         from .random import generator as default
         rng = generator or default()
         return self._inplace(lambda t: Tensor._wrap(rng.uniform(a, b, t.data.shape).astype(t.data.dtype)),
-                             constant="Uniform")
+                             constant="UniformBackward0")
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> "Tensor":
         from .random import generator as default
         rng = generator or default()
         return self._inplace(lambda t: Tensor._wrap((mean + std * rng.standard_normal(t.data.shape))
-                                                    .astype(t.data.dtype)), constant="Normal")
+                                                    .astype(t.data.dtype)), constant="NormalBackward0")
 
     def bernoulli_(self, p=0.5, *, generator=None) -> "Tensor":
         from .random import generator as default
         rng = generator or default()
         p = p.data if isinstance(p, Tensor) else p
         return self._inplace(lambda t: Tensor._wrap((rng.random(t.data.shape) < p).astype(t.data.dtype)),
-                             constant="Bernoulli")
+                             constant="BernoulliBackward2")
 
     def exponential_(self, lambd: float = 1.0, *, generator=None) -> "Tensor":
         from .random import generator as default
         rng = generator or default()
         return self._inplace(lambda t: Tensor._wrap(rng.exponential(1 / lambd, t.data.shape).astype(t.data.dtype)),
-                             constant="Exponential")
+                             constant="ExponentialBackward0")
 
     def random_(self, from_=0, to=None, *, generator=None) -> "Tensor":
         from .random import generator as default
@@ -575,7 +614,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         if to is None:
             from_, to = 0, from_ if from_ else 2 ** 24
         return self._inplace(lambda t: Tensor._wrap(rng.integers(from_, to, t.data.shape).astype(t.data.dtype)),
-                             constant="Random")
+                             constant="RandomBackward0")
 
     # ------------------------------------------------------------ arithmetic
     def _operand(self, other):
@@ -935,13 +974,29 @@ def _keep_saved_output(result: "Tensor", target: "Tensor", since: int) -> None:
         return
     ctx, out = node.ctx, result.data
     counter = target._version_counter
-    if any(a is out for a in ctx.saved_tensors or ()):
-        ctx.saved_tensors = tuple(target.data if a is out else a for a in ctx.saved_tensors)
-        ctx.saved_versions = tuple((counter, counter.value, target.data) if a is out else (v, n, a)
-                                   for v, n, a in ctx.saved_versions)
+
+    def kept(a):
+        """``target``'s memory in place of the output ``a`` (or a reshaped view of it), else None."""
+        if a is out:
+            return target.data
+        if (isinstance(a, np.ndarray) and a.size == out.size and _root(a) is _root(out) and a.flags.c_contiguous
+                and out.flags.c_contiguous and target.data.flags.c_contiguous):
+            return target.data.reshape(a.shape)
+        return None
+
+    replaced = {id(a): kept(a) for a in ctx.saved_tensors or ()}
+    if any(r is not None for r in replaced.values()):
+        swap = lambda a: a if replaced.get(id(a)) is None else replaced[id(a)]     # noqa: E731
+        ctx.saved_tensors = tuple(swap(a) for a in ctx.saved_tensors)
+        ctx.saved_versions = tuple((counter, counter.value, swap(a)) if replaced.get(id(a)) is not None
+                                   else (v, n, a) for v, n, a in ctx.saved_versions)
     for key, value in list(vars(ctx).items()):
         if value is out:
             setattr(ctx, key, target.data)
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    return a if a.base is None else a.base
 
 
 def _addresses(a: np.ndarray) -> np.ndarray:
@@ -1019,10 +1074,32 @@ class _IndexPut(ops.SetItem):
     torch_name = "IndexPut"
 
 
+class _Copy(ops.CopyInto):
+    """``x.copy_(src)``: PyTorch names its node ``CopyBackwards`` and gives the overwritten
+    values a zero gradient (not none)."""
+
+    @classmethod
+    def backward_name(cls) -> str:
+        return "fastnn::autograd::CopyBackwards"
+
+    @staticmethod
+    def backward(ctx, grad):
+        _, g_src = ops.CopyInto.backward(ctx, grad)
+        return (np.zeros_like(grad) if ctx.needs_input_grad[0] else None), g_src
+
+
+class _FillFrom(_Copy):
+    """``x.fill_(value)`` with a 0-d ``value`` that requires grad (PyTorch's ``FillBackward3``)."""
+
+    @classmethod
+    def backward_name(cls) -> str:
+        return "FillBackward3"
+
+
 class _Overwritten(ArrayFunction):
     """A tensor in the graph overwritten by values that do not depend on it (``h.fill_(2)``,
-    ``h.normal_()``, ``h.gt_(0)``): it passes a zero gradient back (PyTorch's ``FillBackward``,
-    ``NormalBackward``...; the name is chosen by :func:`_overwritten`)."""
+    ``h.normal_()``, ``h.gt_(0)``): it passes a zero gradient back (PyTorch's ``FillBackward2``,
+    ``NormalBackward0``...; the name is chosen by :func:`_overwritten`)."""
 
     @staticmethod
     def forward(ctx, old, new):
@@ -1030,16 +1107,17 @@ class _Overwritten(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        return np.zeros_like(grad), None
+        return np.zeros_like(grad)
 
 
 _OVERWRITTEN = {}
 
 
 def _overwritten(name: str) -> type:
-    """The :class:`_Overwritten` whose ``grad_fn.name()`` is ``name + "Backward0"``."""
+    """The :class:`_Overwritten` whose ``grad_fn.name()`` is ``name`` (``"FillBackward2"``)."""
     if name not in _OVERWRITTEN:
-        _OVERWRITTEN[name] = type(f"_Overwritten{name}", (_Overwritten,), {"torch_name": name})
+        _OVERWRITTEN[name] = type(f"_Overwritten_{name}", (_Overwritten,),
+                                  {"backward_name": classmethod(lambda cls: name)})
     return _OVERWRITTEN[name]
 
 
@@ -1055,7 +1133,7 @@ _INPLACE_FORMS = ("abs", "neg", "exp", "exp2", "expm1", "log", "log1p", "log2", 
 
 
 def _inplace_form(name):
-    constant = "".join(part.capitalize() for part in name.split("_"))     # "GtBackward0" for gt_
+    constant = "".join(part.capitalize() for part in name.split("_")) + "Backward0"    # gt_: GtBackward0
     def method(self, *args, **kwargs):
         return self._inplace(lambda t: getattr(t, name)(*args, **kwargs), constant=constant)
     method.__name__ = method.__qualname__ = name + "_"
@@ -1066,3 +1144,20 @@ def _inplace_form(name):
 for _name in _INPLACE_FORMS:
     if hasattr(Tensor, _name) and not hasattr(Tensor, _name + "_"):
         setattr(Tensor, _name + "_", _inplace_form(_name))
+
+
+# x.t_(), x.unsqueeze_(0)...: the in-place forms of the view operations that only change the shape
+_RESTRIDE_FORMS = ("t", "transpose", "swapdims", "swapaxes", "unsqueeze", "squeeze")
+
+
+def _restride_form(name):
+    def method(self, *args, **kwargs):
+        return self._restride(lambda t: getattr(t, name)(*args, **kwargs))
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place :meth:`{name}`: this tensor takes the new shape (see ``Tensor._restride``)."
+    return method
+
+
+for _name in _RESTRIDE_FORMS:
+    if hasattr(Tensor, _name) and not hasattr(Tensor, _name + "_"):
+        setattr(Tensor, _name + "_", _restride_form(_name))
