@@ -46,3 +46,13 @@ from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, T
 
 __all__ += ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
             "TransformerDecoder", "Transformer"]
+
+# parameter containers (container.py) and ranking/embedding losses (loss_ranking.py)
+from .container import ParameterDict, ParameterList  # noqa: E402
+from .loss_ranking import (CosineEmbeddingLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,  # noqa: E402
+                           MultiLabelSoftMarginLoss, MultiMarginLoss, SoftMarginLoss, TripletMarginLoss,
+                           TripletMarginWithDistanceLoss)
+
+__all__ += ["ParameterList", "ParameterDict", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
+            "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "MultiMarginLoss",
+            "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss"]

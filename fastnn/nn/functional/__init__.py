@@ -36,3 +36,12 @@ __all__ += ["conv_transpose1d", "conv_transpose2d"]
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
 
 __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
+
+# ranking, margin and embedding losses (functional/loss_ranking.py)
+from .loss_ranking import (cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss,  # noqa: E402
+                           multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss,
+                           soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
+
+__all__ += ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss",
+            "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss",
+            "multilabel_margin_loss", "multilabel_soft_margin_loss"]
