@@ -436,39 +436,48 @@ def _interpolation(interpolation, allowed: tuple[InterpolationMode, ...], name: 
     return mode
 
 
-def _aa_weights(n_in: int, n_out: int, ft) -> np.ndarray:
-    """PyTorch's antialiased bilinear weights along one axis as an ``(n_out, n_in)`` matrix.
+def _aa_taps(n_in: int, n_out: int, ft) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's antialiased bilinear taps along one axis: ``(index (n_out, K), weight (n_out, K))``.
 
-    The triangle filter is stretched over the ``n_in / n_out`` source pixels an output pixel
-    covers when shrinking (so every source pixel contributes), and is plain bilinear when
-    enlarging; each row is normalised to sum to 1 (``aten/src/ATen/native/cpu/UpSampleKernel.cpp``,
-    which follows Pillow's resampling).
+    Output pixel ``i`` reads the source pixels ``index[i]`` with the weights ``weight[i]``
+    (zero past its own support). The triangle filter is stretched over the ``n_in / n_out``
+    source pixels an output pixel covers when shrinking (so every source pixel contributes),
+    and is plain bilinear when enlarging; the weights of each output pixel sum to 1
+    (``aten/src/ATen/native/cpu/UpSampleKernel.cpp``, which follows Pillow's resampling).
     """
     scale = ft(n_in) / ft(n_out)
     support = scale if scale >= 1 else ft(1)
     invscale = ft(1) / scale if scale >= 1 else ft(1)
-    weights = np.zeros((n_out, n_in), dtype=ft)
-    for i in range(n_out):
-        center = scale * ft(i + 0.5)
-        xmin = max(int(center - support + ft(0.5)), 0)
-        xmax = min(int(center + support + ft(0.5)), n_in)
-        x = (np.arange(xmin, xmax, dtype=ft) - center + ft(0.5)) * invscale
-        w = np.maximum(ft(1) - np.abs(x), ft(0)).astype(ft)
-        total = w.sum(dtype=ft)
-        weights[i, xmin:xmax] = w / total if total != 0 else w
-    return weights
+    center = scale * (np.arange(n_out, dtype=ft) + ft(0.5))
+    xmin = np.maximum((center - support + ft(0.5)).astype(np.int64), 0)          # truncation, as the C++ cast
+    xsize = np.minimum((center + support + ft(0.5)).astype(np.int64), n_in) - xmin
+    k = np.arange(max(int(xsize.max()), 1))
+    x = ((xmin[:, None] + k).astype(ft) - center[:, None] + ft(0.5)) * invscale
+    w = np.where(k < xsize[:, None], np.maximum(ft(1) - np.abs(x), ft(0)), ft(0)).astype(ft)
+    total = w.sum(axis=1, dtype=ft, keepdims=True)
+    w = np.where(total != 0, w / np.where(total != 0, total, ft(1)), w).astype(ft)
+    return np.minimum(xmin[:, None] + k, n_in - 1), w
 
 
 def _resize_antialias(x: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """Antialiased bilinear resize (``interpolate(..., antialias=True)``): width pass, then height pass."""
+    """Antialiased bilinear resize (``interpolate(..., antialias=True)``): width pass, then height
+    pass, each a sum over a few taps in order, as PyTorch's kernel."""
     h, w = x.shape[-2:]
     ft = x.dtype.type if x.dtype.kind == "f" else np.float32
     out = x.astype(ft, copy=False)
     if out_w != w:
-        out = out @ _aa_weights(w, out_w, ft).T
+        idx, wt = _aa_taps(w, out_w, ft)
+        acc = out[..., idx[:, 0]] * wt[:, 0]
+        for k in range(1, idx.shape[1]):
+            acc += out[..., idx[:, k]] * wt[:, k]
+        out = acc
     if out_h != h:
-        out = np.swapaxes(np.swapaxes(out, -1, -2) @ _aa_weights(h, out_h, ft).T, -1, -2)
-    return _cast_back(np.ascontiguousarray(out), x.dtype)
+        idx, wt = _aa_taps(h, out_h, ft)
+        acc = out[..., idx[:, 0], :] * wt[:, 0, None]
+        for k in range(1, idx.shape[1]):
+            acc += out[..., idx[:, k], :] * wt[:, k, None]
+        out = acc
+    return _cast_back(out, x.dtype)
 
 
 def _cast_back(out: np.ndarray, dtype: np.dtype) -> np.ndarray:
