@@ -13,10 +13,12 @@ __version__ = "0.1.0"
 
 import importlib as _importlib
 
+import numpy as _np
+
 from . import _malloc
 from . import backends
 from . import types as _types
-from .autograd import ArrayFunction, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import ArrayFunction, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backends import available as available_backends
 from .backends import get_num_threads, set_backend, set_num_threads, use_backend
 from .gradcheck import GradcheckError, gradcheck
@@ -52,7 +54,8 @@ __all__ = ["Tensor", "Size", "device", "dtype", "Generator", "ArrayFunction", "t
            "GradcheckError", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "backends",
            "set_backend", "use_backend", "available_backends", "set_num_threads", "get_num_threads",
            "set_printoptions", "get_printoptions", "get_default_dtype", "set_default_dtype", "set_default_device",
-           "get_default_device", "is_floating_point", "printoptions", "return_types", "autograd", "cuda", "accelerator", "linalg",
+           "get_default_device", "is_floating_point", "finfo", "iinfo", "inference_mode",
+           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "compile", "printoptions", "return_types", "autograd", "cuda", "accelerator", "linalg",
            "nn", "optim", "save", "load", "utils", "data", "vision",
            "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "complex64",
            "complex128", "float", "double", "half", "long", "int", "short", "cfloat", "cdouble"]
@@ -93,6 +96,39 @@ def set_default_device(device) -> None:
 
 def get_default_device():
     return _types.CPU
+
+
+def finfo(type=None):    # noqa: A002  (torch's argument name)
+    """Machine limits of a floating point dtype (``eps``, ``max``, ``tiny`` ...): NumPy's ``finfo``."""
+    return _np.finfo(_types.to_dtype(float32 if type is None else type).dtype)
+
+
+def iinfo(type):         # noqa: A002
+    """Limits of an integer dtype (``min``, ``max``, ``bits``): NumPy's ``iinfo``."""
+    return _np.iinfo(_types.to_dtype(type).dtype)
+
+
+_deterministic = {"mode": False, "warn_only": False}
+
+
+def use_deterministic_algorithms(mode: "bool", *, warn_only: "bool" = False) -> None:
+    """Accepted and remembered: fastnn's kernels give the same result for the same inputs,
+    thread count and backend, so there is no non-deterministic algorithm to switch off."""
+    _deterministic.update(mode=mode, warn_only=warn_only)
+
+
+def are_deterministic_algorithms_enabled() -> "bool":
+    return _deterministic["mode"]
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None,  # noqa: A001
+            disable=False):
+    """Returns ``model`` unchanged: fastnn runs its kernels compiled already and has no graph
+    compiler, so ``model = fastnn.compile(model)`` (or ``@fastnn.compile``) keeps code that
+    uses ``torch.compile`` running."""
+    if model is None:
+        return lambda m: m
+    return model
 
 
 _malloc.keep_freed_memory()

@@ -20,7 +20,7 @@ METHOD_FUNCTIONS: list[str] = sorted({
     # arithmetic and comparisons by name (methods on Tensor)
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "eq", "ne", "lt", "le",
     "gt", "ge", "not_equal", "less", "less_equal", "greater", "greater_equal", "equal", "isclose", "allclose",
-    "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "clone", "detach",
 })
 
 

@@ -90,6 +90,18 @@ class no_grad(set_grad_enabled):
         return no_grad()
 
 
+class inference_mode(set_grad_enabled):
+    """``with fastnn.inference_mode():``: PyTorch's faster ``no_grad`` for evaluation. fastnn
+    has nothing more to skip than ``no_grad`` does, so it is the same (``mode=False`` records)."""
+
+    def __init__(self, mode: bool = True):
+        super().__init__(not mode)
+        self._mode = mode
+
+    def _fresh(self):
+        return inference_mode(self._mode)
+
+
 class enable_grad(set_grad_enabled):
     """Switch recording back on inside a ``no_grad`` block."""
 
@@ -599,6 +611,9 @@ def backward(tensor, grad=None, retain_graph: bool = False, capture: dict | None
             for t, ig in _input_grads(node, g):
                 if ig is None:
                     continue
+                if _anomaly.enabled and not np.all(np.isfinite(ig)):
+                    raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
+                                       f"{node.inputs.index(t)}th output.")
                 sums, key = (leaf_grads, t) if t.grad_fn is None else (grads, t.grad_fn)
                 previous = sums.get(key)
                 sums[key] = ig if previous is None else previous + ig
@@ -655,3 +670,55 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         else:
             result.append(Tensor._wrap(np.asarray(value, dtype=t.data.dtype)))
     return tuple(result)
+
+
+# ------------------------------------------------------------------ anomaly detection
+
+class _AnomalyMode(threading.local):
+    enabled = False
+
+
+_anomaly = _AnomalyMode()
+
+
+def is_anomaly_enabled() -> bool:
+    return _anomaly.enabled
+
+
+class set_detect_anomaly:
+    """While on, backward checks every gradient it computes and names the operation whose
+    backward produced the first NaN or infinity (PyTorch's ``detect_anomaly``): slower, for
+    finding where a training run goes wrong."""
+
+    def __init__(self, mode: bool = True, check_nan: bool = True):
+        self._previous = _anomaly.enabled
+        self._mode = bool(mode) and check_nan
+        _anomaly.enabled = self._mode
+
+    def __enter__(self):
+        _anomaly.enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        _anomaly.enabled = self._previous
+        return False
+
+
+class detect_anomaly(set_detect_anomaly):
+    """``with fastnn.autograd.detect_anomaly():`` (see :class:`set_detect_anomaly`)."""
+
+    def __init__(self, check_nan: bool = True):
+        self._previous = _anomaly.enabled
+        self._mode = check_nan
+
+
+def __getattr__(name):
+    """``fastnn.autograd.gradcheck`` and ``.functional`` are fastnn's, imported on first use
+    (they need Tensors, which import this module)."""
+    if name == "gradcheck":
+        from .gradcheck import gradcheck
+        return gradcheck
+    if name == "functional":
+        import importlib
+        return importlib.import_module("fastnn.autograd_functional")
+    raise AttributeError(f"module 'fastnn.autograd' has no attribute {name!r}")
