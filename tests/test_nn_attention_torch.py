@@ -314,3 +314,48 @@ def test_transformer_matches_torch(torch, batch_first):
     f_out = fm(fs, ft, tgt_mask=nn.Transformer.generate_square_subsequent_mask(4))
     t_out = tm(ts, tt, tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(4))
     compare_outputs_and_grads(torch, f_out, t_out, [fs, ft], [ts, tt], fm, tm, RTOL, ATOL)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_multihead_attention_random_shapes(torch, seed):
+    """Random sizes, layouts and masks (seeded), all against torch."""
+    rng = np.random.default_rng(1000 + seed)
+    H = int(rng.integers(1, 4))
+    E = H * int(rng.integers(1, 4))
+    L, S, N = (int(v) for v in rng.integers(1, 7, size=3))
+    config = dict(batch_first=bool(rng.random() < 0.5), bias=bool(rng.random() < 0.8),
+                  add_bias_kv=bool(rng.random() < 0.3), add_zero_attn=bool(rng.random() < 0.3))
+    if rng.random() < 0.4:
+        config.update(kdim=int(rng.integers(1, 6)), vdim=int(rng.integers(1, 6)))
+    fm, tm = _mha_pair(torch, config, E, H)
+    f_args, t_args, f_in, t_in = _inputs(torch, config, L, S, N, E, False)
+    f_kw = dict(need_weights=bool(rng.random() < 0.7), average_attn_weights=bool(rng.random() < 0.5))
+    t_kw = dict(f_kw)
+    if rng.random() < 0.5:
+        kpm = rng.random((N, S)) < 0.3
+        kpm[:, 0] = False
+        f_kw["key_padding_mask"], t_kw["key_padding_mask"] = fastnn.tensor(kpm), torch.from_numpy(kpm)
+    if rng.random() < 0.5:
+        am = rng.random((L, S)) < 0.3
+        am[:, 0] = False
+        f_kw["attn_mask"], t_kw["attn_mask"] = fastnn.tensor(am), torch.from_numpy(am)
+    compare_outputs_and_grads(torch, fm(*f_args, **f_kw), tm(*t_args, **t_kw), f_in, t_in, fm, tm, RTOL, ATOL)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sdpa_random_shapes(torch, seed):
+    rng = np.random.default_rng(2000 + seed)
+    batch = tuple(int(v) for v in rng.integers(1, 4, size=int(rng.integers(0, 3))))
+    L, S, E, Ev = (int(v) for v in rng.integers(1, 7, size=4))
+    fq, tq = pair(torch, rand(*batch, L, E, seed=seed))
+    fk, tk = pair(torch, rand(*batch, S, E, seed=seed + 1))
+    fv, tv = pair(torch, rand(*batch, S, Ev, seed=seed + 2))
+    kw = dict(is_causal=bool(rng.random() < 0.3))
+    if not kw["is_causal"] and rng.random() < 0.5:
+        m = rng.random((L, S)) < 0.7
+        kw_f, kw_t = dict(attn_mask=fastnn.tensor(m)), dict(attn_mask=torch.from_numpy(m))
+    else:
+        kw_f = kw_t = {}
+    compare_outputs_and_grads(torch, F.scaled_dot_product_attention(fq, fk, fv, **kw, **kw_f),
+                              torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, **kw, **kw_t),
+                              [fq, fk, fv], [tq, tk, tv], rtol=RTOL, atol=ATOL)
