@@ -25,6 +25,22 @@ def _float(dtype) -> np.dtype:
     return np.dtype(np.float32) if dtype is None else to_dtype(dtype).dtype
 
 
+def _random_float(dtype, name: str) -> np.dtype:
+    """The dtype of ``rand``/``randn``: a floating one, as PyTorch insists."""
+    np_dtype = _float(dtype)
+    if np_dtype.kind != "f":
+        raise NotImplementedError(f"{name}: random floats can't be made in dtype {to_dtype(np_dtype)}; "
+                                  f"use a floating point dtype (or randint for integers)")
+    return np_dtype
+
+
+def _size(size: tuple, name: str) -> tuple:
+    """The shape of ``zeros(2, 3)`` / ``zeros((2, 3))``; a missing one is an error, as in PyTorch."""
+    if not size:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+    return _sizes(size)
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """A new tensor holding a copy of ``data`` (float32 for floats, int64 for ints)."""
     if isinstance(data, Tensor):
@@ -65,16 +81,16 @@ def numel(input) -> int:
 # ------------------------------------------------------------------ filled
 
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
-    return _make(np.zeros(_sizes(size), _float(dtype)), device, requires_grad)
+    return _make(np.zeros(_size(size, "zeros"), _float(dtype)), device, requires_grad)
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
-    return _make(np.ones(_sizes(size), _float(dtype)), device, requires_grad)
+    return _make(np.ones(_size(size, "ones"), _float(dtype)), device, requires_grad)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None) -> Tensor:
-    return _make(np.empty(_sizes(size), _float(dtype)), device, requires_grad)
+    return _make(np.empty(_size(size, "empty"), _float(dtype)), device, requires_grad)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
@@ -85,19 +101,23 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     return _make(np.eye(n, m, dtype=_float(dtype)), device, requires_grad)
 
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False) -> Tensor:
     """Integers give int64 (as PyTorch), any float argument gives float32."""
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise RuntimeError("arange: step must be nonzero")
+        raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
-                           f"(start={start}, end={end}, step={step})")
+        raise RuntimeError(f"upper bound and lower bound inconsistent with step sign "
+                           f"(arange(start={start}, end={end}, step={step}))")
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = np.int64 if ints else np.float32
@@ -105,11 +125,15 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
+    if steps < 0:
+        raise RuntimeError(f"number of steps must be non-negative (got {steps})")
     return _make(np.linspace(start, end, steps).astype(_float(dtype)), device, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
+    if steps < 0:
+        raise RuntimeError(f"number of steps must be non-negative (got {steps})")
     return _make(np.logspace(start, end, steps, base=base).astype(_float(dtype)), device, requires_grad)
 
 
@@ -117,12 +141,14 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
 
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
-    return _make(resolve(generator).random(_sizes(size)).astype(_float(dtype)), device, requires_grad)
+    np_dtype = _random_float(dtype, "rand")
+    return _make(resolve(generator).random(_size(size, "rand")).astype(np_dtype), device, requires_grad)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal."""
-    return _make(resolve(generator).standard_normal(_sizes(size)).astype(_float(dtype)), device, requires_grad)
+    np_dtype = _random_float(dtype, "randn")
+    return _make(resolve(generator).standard_normal(_size(size, "randn")).astype(np_dtype), device, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -141,6 +167,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     values = resolve(generator).permutation(n)
     return _make(values.astype(np.int64 if dtype is None else to_dtype(dtype).dtype), device, requires_grad)
 

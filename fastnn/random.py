@@ -11,6 +11,8 @@ import json
 
 import numpy as np
 
+from .types import check_device
+
 _generator = np.random.default_rng()
 
 
@@ -53,7 +55,7 @@ class Generator:
     def __init__(self, device="cpu"):
         self._seed = int(np.random.SeedSequence().entropy % 2 ** 63)
         self.rng = np.random.default_rng(self._seed)
-        self.device = device
+        self.device = check_device(device, "Generator device")
 
     def manual_seed(self, seed: int) -> "Generator":
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):

@@ -144,8 +144,8 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
                                "computed variable in a subgraph that doesn't require differentiation use "
                                "var_no_grad = var.detach().")
         if value and self.data.dtype.kind not in "fc":
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, this one is "
-                               f"{self.dtype}")
+            raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients "
+                               f"(this one is {self.dtype})")
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -278,7 +278,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
                 dtype = arg.dtype
             elif isinstance(arg, str) and ":" not in arg and arg.split(".")[-1] in _DTYPE_NAMES:
                 dtype = arg
-            elif isinstance(arg, (str,)) or type(arg).__name__ == "device":
+            elif isinstance(arg, (str, int)) and not isinstance(arg, bool) or type(arg).__name__ == "device":
                 device = arg
             else:
                 dtype = arg
@@ -292,6 +292,10 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
 
     def cpu(self, memory_format=None) -> "Tensor":
         return self
+
+    def get_device(self) -> int:
+        """-1: the tensor is on the CPU (PyTorch's answer for a CPU tensor)."""
+        return -1
 
     def cuda(self, device=None, non_blocking=False, memory_format=None) -> "Tensor":
         check_device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
@@ -335,22 +339,27 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
     def bool(self, memory_format=None):
         return self.to(np.bool_)
 
+    # the new_* constructors: this tensor's dtype unless told otherwise (an int32 tensor makes
+    # int32 ones), built with _wrap so the dtype is kept exactly
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> "Tensor":
-        return Tensor(np.array(_as_array(data, dtype or self.dtype), copy=True), requires_grad=requires_grad)
+        check_device(device)
+        out = Tensor._wrap(np.array(_as_array(data, dtype or self.dtype), copy=True))
+        return out.requires_grad_() if requires_grad else out
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
-        return self.new_full(_sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
+        return self.new_full(_sizes(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
-        return self.new_full(_sizes(size), 1, dtype=dtype, requires_grad=requires_grad)
+        return self.new_full(_sizes(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
-        return self.new_full(_sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
+        return self.new_full(_sizes(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False) -> "Tensor":
         check_device(device)
         np_dtype = (self.dtype if dtype is None else to_dtype(dtype)).dtype
-        return Tensor(np.full(_sizes((size,)), fill_value, np_dtype), requires_grad=requires_grad)
+        out = Tensor._wrap(np.full(_sizes((size,)), fill_value, np_dtype))
+        return out.requires_grad_() if requires_grad else out
 
     # ------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:

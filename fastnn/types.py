@@ -105,12 +105,24 @@ def of_numpy(np_dtype: np.dtype) -> dtype:
 
 # ---------------------------------------------------------------------------------- device
 
+# the device types PyTorch knows by name (a misspelt one is an error, as there)
+DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia", "xla",
+                "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
+class DeviceUnavailableError(RuntimeError, AssertionError):
+    """A tensor or module was sent to a device fastnn does not have. It is a RuntimeError
+    and, like CPU-only PyTorch's "Torch not compiled with CUDA enabled", an AssertionError,
+    so code written for either library catches it."""
+
+
 class device:
     """``device("cpu")``, ``device("cpu", 0)``, ``device("cuda:0")``: a place for tensors.
 
     fastnn computes on the CPU. Other devices can be *named* (tutorials write
     ``device("cuda" if cuda.is_available() else "cpu")``), but putting a tensor or a module
-    there raises an error that says so (:func:`check_device`)."""
+    there raises an error that says so (:func:`check_device`). As in PyTorch, a device is
+    not equal to a string: ``x.device == "cpu"`` is False; write ``x.device.type == "cpu"``."""
 
     __slots__ = ("type", "index")
 
@@ -119,15 +131,20 @@ class device:
             type, index = type.type, type.index if index is None else index
         if not isinstance(type, str):
             raise TypeError(f"device() expects a string such as 'cpu', got {type!r}")
-        name, _, number = type.partition(":")
-        if number:
-            if index is not None:
-                raise ValueError(f"device(): the index is given twice, in {type!r} and as {index}")
+        name, colon, number = type.partition(":")
+        if colon:
             if not number.isdigit():
                 raise RuntimeError(f"Invalid device string: {type!r}")
+            if index is not None:
+                raise RuntimeError(f"device(): the index is given twice, in {type!r} and as {index}")
             index = int(number)
-        if not name.isidentifier():
-            raise RuntimeError(f"Invalid device string: {type!r}")
+        if name not in DEVICE_TYPES:
+            if not name.isidentifier():
+                raise RuntimeError(f"Invalid device string: {type!r}")
+            raise RuntimeError(f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device string: "
+                               f"{type}")
+        if index is not None and (not isinstance(index, int) or isinstance(index, builtins.bool) or index < 0):
+            raise RuntimeError(f"Device index must not be negative (or not an int): {index!r}")
         self.type, self.index = name, index
 
     def __repr__(self):
@@ -138,15 +155,13 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            try:
-                other = device(other)
-            except (RuntimeError, ValueError):
-                return False
         return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self):
         return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return device, (self.type, self.index)
 
 
 CPU = device("cpu")
@@ -156,22 +171,35 @@ def check_device(value, what: str = "device") -> device:
     """The CPU device, or an error that names what was asked for: fastnn has no other."""
     if value is None:
         return CPU
+    if isinstance(value, int) and not isinstance(value, builtins.bool):    # torch: an accelerator's index
+        raise DeviceUnavailableError("Cannot access accelerator device when none is available. (fastnn runs on "
+                                     "the CPU only: use 'cpu')")
     d = value if isinstance(value, device) else device(value) if isinstance(value, str) else None
     if d is None:
         raise TypeError(f"{what} must be a device or a string such as 'cpu', got {value!r}")
-    if d.type != "cpu":
-        raise RuntimeError(f"fastnn runs on the CPU only: {what} {str(d)!r} is not available "
-                           f"(fastnn.cuda.is_available() and fastnn.accelerator.is_available() are False); "
-                           f"use 'cpu'")
+    if d.type not in ("cpu", "meta"):
+        raise DeviceUnavailableError(
+            f"fastnn runs on the CPU only: {what} {str(d)!r} is not available (fastnn.cuda.is_available() and "
+            f"fastnn.accelerator.is_available() are False); use 'cpu'")
+    if d.type == "meta":
+        raise DeviceUnavailableError(f"fastnn has no 'meta' device (tensors without data); use 'cpu'")
     return CPU
 
 
 # ---------------------------------------------------------------------------------- Size
 
 class Size(tuple):
-    """A tensor's shape: a tuple of ints that prints as ``fastnn.Size([2, 3])``."""
+    """A tensor's shape: a tuple of ints that prints as ``fastnn.Size([2, 3])``. Slicing,
+    ``+`` and ``*`` give a Size again (as in PyTorch); anything but ints is refused."""
 
     __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        items = tuple(sizes)
+        for i, s in enumerate(items):
+            if not hasattr(s, "__index__"):
+                raise TypeError(f"fastnn.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')")
+        return tuple.__new__(cls, (s.__index__() for s in items))
 
     def __repr__(self):
         return f"fastnn.Size({list(self)})"
@@ -187,4 +215,19 @@ class Size(tuple):
         return Size(item) if isinstance(index, slice) else item
 
     def __add__(self, other):
-        return Size(tuple.__add__(self, tuple(other)))
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
+
+    def __reduce__(self):
+        return Size, (tuple(self),)
