@@ -18,9 +18,10 @@ import string
 
 import numpy as np
 
-from ..autograd import ArrayFunction
+from ..autograd import ArrayFunction, Function
 from ._broadcast import promoted, unbroadcast, wrap_dim
 from .arithmetic import MatMul
+from .return_types import _make as _return_type
 from .shape import ShapeError
 
 
@@ -351,6 +352,126 @@ def _square_check(x, fn):
         raise RuntimeError(f"linalg.{fn}: Expected a floating point or complex tensor as input. Got {x.dtype}")
 
 
+# ------------------------------------------------------------------ singular value decomposition
+
+linalg_svd = _return_type("linalg_svd", "U S Vh")     # torch.return_types.linalg_svd
+svd_result = _return_type("svd", "U S V")             # torch.return_types.svd
+
+
+def _svd_check(A, fn, message=None):
+    if A.ndim < 2:
+        raise RuntimeError(message or f"{fn}: The input tensor A must have at least 2 dimensions.")
+    if A.dtype.kind != "f":
+        raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got {A.dtype}")
+
+
+def _svd_backward(gU, gS, gVh, U, S, Vh):
+    """PyTorch's ``svd_backward`` (real case) for the reduced SVD A = U diag(S) Vh, k = min(m, n),
+    given the gradients that are defined (None for the others)::
+
+        skew(X) = X - Xᵀ;   E_jk = S_k² - S_j²  (j != k; 1 on the diagonal, where it is unused)
+        G  = (skew(Uᵀ gU) S_row + S_col skew(Vh gVhᵀ)) / E  +  diag(gS)         (k x k)
+        gA = U G Vh
+           + (I_m - U Uᵀ) gU S⁻¹ Vh          when m > k (the part of gU outside U's columns)
+           + U S⁻¹ gVh (I_n - Vhᵀ Vh)        when n > k (the part of gVh outside Vh's rows)
+
+    Only gS: ``gA = U diag(gS) Vh`` (what svdvals needs, always finite). With repeated
+    singular values E has zeros and the singular vectors are not unique: the gradient
+    through U or Vh is then inf/nan, as in PyTorch."""
+    m, n, k = U.shape[-2], Vh.shape[-1], S.shape[-1]
+    if gU is None and gVh is None:
+        if gS is None:
+            return None
+        return U @ (gS[..., :, None] * Vh) if m >= n else (U * gS[..., None, :]) @ Vh
+    S2 = S * S
+    E = S2[..., None, :] - S2[..., :, None]
+    idx = np.arange(k)
+    E[..., idx, idx] = 1
+    inner = 0
+    if gU is not None:
+        UtgU = _swap(U) @ gU
+        inner = inner + (UtgU - _swap(UtgU)) * (S[..., None, :] / E)
+    if gVh is not None:
+        VhgV = Vh @ _swap(gVh)
+        inner = inner + S[..., :, None] * ((VhgV - _swap(VhgV)) / E)
+    if gS is not None:
+        inner = inner + np.einsum("...i,ij->...ij", gS, np.eye(k, dtype=gS.dtype))
+    if m > k and gU is not None:
+        gA = U @ inner
+        gUSinv = gU / S[..., None, :]
+        gA = gA + gUSinv - U @ (_swap(U) @ gUSinv)
+        return gA @ Vh
+    if n > k and gVh is not None:
+        gA = inner @ Vh
+        SinvgVh = gVh / S[..., :, None]
+        gA = gA + SinvgVh - (SinvgVh @ _swap(Vh)) @ Vh
+        return U @ gA
+    return U @ (inner @ Vh) if m >= n else (U @ inner) @ Vh
+
+
+class LinalgSvd(Function):
+    """``np.linalg.svd`` forward (U, S, Vh with S descending); backward
+    :func:`_svd_backward`. With ``full_matrices=True`` the columns of U (rows of Vh) beyond
+    min(m, n) are an arbitrary basis of a complement: their gradients are ignored, as in
+    PyTorch (its docs say so; it narrows U, Vh and their gradients to the first k)."""
+
+    @staticmethod
+    def forward(ctx, A, full_matrices=False):
+        Tensor = _tensor()
+        a = A.data
+        if a.size == 0:
+            m, n = a.shape[-2:]
+            k = min(m, n)
+            u = np.broadcast_to(np.eye(m, m if full_matrices else k, dtype=a.dtype), a.shape[:-2] + (m, m if full_matrices else k)).copy()
+            vh = np.broadcast_to(np.eye(n if full_matrices else k, n, dtype=a.dtype), a.shape[:-2] + (n if full_matrices else k, n)).copy()
+            s = np.zeros(a.shape[:-2] + (k,), a.dtype)
+        else:
+            try:
+                u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+            except np.linalg.LinAlgError:
+                raise RuntimeError("linalg.svd: The algorithm failed to converge because the input matrix is "
+                                   "ill-conditioned or has too many repeated singular values") from None
+        u, s, vh = (np.ascontiguousarray(x, dtype=a.dtype) for x in (u, s, vh))
+        ctx.set_materialize_grads(False)
+        ctx.usv = u, s, vh
+        return Tensor._wrap(u), Tensor._wrap(s), Tensor._wrap(vh)
+
+    @staticmethod
+    def backward(ctx, gU, gS, gVh):
+        u, s, vh = ctx.usv
+        k = s.shape[-1]
+        gU, gS, gVh = (None if g is None else g.data for g in (gU, gS, gVh))
+        u, vh = u[..., :, :k], vh[..., :k, :]
+        gU = None if gU is None else gU[..., :, :k]
+        gVh = None if gVh is None else gVh[..., :k, :]
+        grad = _svd_backward(gU, gS, gVh, u, s, vh)
+        return None if grad is None else _tensor()._wrap(np.ascontiguousarray(grad, dtype=u.dtype))
+
+
+def svd(A, full_matrices=True, *, driver=None, out=None):
+    """``torch.linalg.svd``: A = U diag(S) Vh for (a batch of) m x n matrices, as the named tuple
+    ``(U, S, Vh)``; S descending, k = min(m, n) of them. ``full_matrices=True`` gives U m x m
+    and Vh n x n, ``False`` the reduced U m x k, Vh k x n. The singular vectors are unique only
+    up to sign (LAPACK's choice here as in PyTorch, but the two may differ): compare
+    sign-invariant quantities. ``driver`` (a CUDA option) is accepted and ignored."""
+    _svd_check(A, "linalg.svd")
+    U, S, Vh = LinalgSvd.apply(A, full_matrices=bool(full_matrices))
+    result = linalg_svd(U, S, Vh)
+    if out is not None:
+        for o, r in zip(out, result):
+            o.copy_(r)
+        return out
+    return result
+
+
+def svdvals(A, *, driver=None, out=None):
+    """``torch.linalg.svdvals``: the singular values only, descending (their gradient
+    ``U diag(gS) Vh`` is always well defined)."""
+    _svd_check(A, "linalg.svd")
+    S = LinalgSvd.apply(A, full_matrices=False)[1]
+    return S if out is None else out.copy_(S)
+
+
 # ------------------------------------------------------------------ the Tensor methods
 
 class LinalgMethods:
@@ -531,6 +652,21 @@ class LinalgMethods:
         np.fill_diagonal(mask, True, wrap=wrap)
         return self.masked_fill(_tensor()._wrap(mask), fill_value)
 
+    def svd(self, some=True, compute_uv=True):
+        """``torch.svd`` (deprecated there in favour of ``linalg.svd``): the named tuple
+        ``(U, S, V)`` with ``self = U diag(S) V^T`` (V, not Vh); ``some=True`` the reduced
+        factors. ``compute_uv=False``: U and V are zero matrices (m x m, n x n), as PyTorch."""
+        _svd_check(self, "linalg.svd", f"linalg.svd: input should have at least 2 dimensions, but has {self.ndim} "
+                                        f"dimensions instead")
+        if not compute_uv:
+            m, n = self.shape[-2:]
+            S = svdvals(self)
+            zeros = _tensor()._wrap
+            return svd_result(zeros(np.zeros(tuple(self.shape[:-2]) + (m, m), self.data.dtype)), S,
+                              zeros(np.zeros(tuple(self.shape[:-2]) + (n, n), self.data.dtype)))
+        U, S, Vh = LinalgSvd.apply(self, full_matrices=not some)
+        return svd_result(U, S, Vh.transpose(-2, -1))
+
     def det(self):
         _square_check(self, "det")
         return Det.apply(self)
@@ -618,7 +754,7 @@ def chain_matmul(*matrices):
 # the names torch also has as functions taking the tensor first
 FUNCTIONS = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addr", "baddbmm",
              "addbmm", "kron", "trace", "diagonal", "diag_embed", "diag", "tril", "triu", "det", "logdet", "slogdet",
-             "inverse", "matrix_power", "cross", "diagflat"]
+             "inverse", "matrix_power", "cross", "diagflat", "svd"]
 PLAIN_FUNCTIONS = {"einsum": einsum, "tensordot": tensordot, "cdist": cdist, "chain_matmul": chain_matmul}
 
 
@@ -654,8 +790,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
-    """``torch.linalg.matrix_norm`` for ord 'fro', inf, -inf, 1, -1 (2, -2 and 'nuc' need an SVD
-    and are not available)."""
+    """``torch.linalg.matrix_norm``: ord 'fro' (root of the sum of squares), 'nuc' (sum of the
+    singular values), 2 / -2 (largest / smallest singular value), inf / -inf (max / min
+    absolute row sum), 1 / -1 (max / min absolute column sum), over the two dims ``dim``."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
     if len(dim) != 2:
@@ -668,8 +805,16 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         sums = A.abs().sum(over, keepdim=True)
         out = sums.amax(across, keepdim=True) if ord > 0 else sums.amin(across, keepdim=True)
         return out if keepdim else out.squeeze((d0, d1))
-    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs a singular value decomposition, which fastnn "
-                              f"does not provide; use 'fro', 1, -1, inf or -inf")
+    if ord in (2, -2, "nuc"):
+        if dtype is not None:
+            A = A.to(dtype)
+        S = svdvals(A.movedim((d0, d1), (-2, -1)))
+        out = S.sum(-1) if ord == "nuc" else S.amax(-1) if ord == 2 else S.amin(-1)
+        if keepdim:
+            for d in sorted((d0, d1)):
+                out = out.unsqueeze(d)
+        return out
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
 def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
@@ -746,6 +891,7 @@ def _diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 # ``torch.linalg.<name>``: what ``fastnn.linalg`` holds
 TORCH_LINALG = {"norm": linalg_norm, "vector_norm": vector_norm, "matrix_norm": matrix_norm, "solve": solve,
                 "multi_dot": multi_dot, "vecdot": vecdot, "matmul": _linalg_matmul, "det": _det, "slogdet": _slogdet,
-                "inv": _inv, "matrix_power": _matrix_power, "cross": _cross, "diagonal": _diagonal}
+                "inv": _inv, "matrix_power": _matrix_power, "cross": _cross, "diagonal": _diagonal, "svd": svd,
+                "svdvals": svdvals}
 for _name, _fn in TORCH_LINALG.items():
     _fn.__name__ = _fn.__qualname__ = _name
