@@ -18,11 +18,13 @@ only. Details in each module.
 * :mod:`.transforms` — ``Compose``, ``ToTensor``, ``Normalize``, ``RandomCrop``,
   ``RandomResizedCrop``, ``RandomRotation``, ``ColorJitter``, ``RandomErasing``, ... and
   ``transforms.functional``;
-* :mod:`.utils` — ``make_grid``, ``save_image``.
+* :mod:`.utils` — ``make_grid``, ``save_image``;
+* :mod:`.models` — ``resnet18/34/50`` (torchvision's modules and state-dict names), ``get_model``.
 
 For fast training, :mod:`fastnn.data` holds the array-backed versions of the same data sets and
 transforms that work on whole batches.
 """
 from . import datasets, transforms, utils
+from . import models
 
-__all__ = ["datasets", "transforms", "utils"]
+__all__ = ["datasets", "transforms", "utils", "models"]
