@@ -191,3 +191,13 @@ def test_errors_like_pytorch(torch, call):
         run(fastnn)
     if call != "svd int":                                            # dtype names differ (Long / fastnn.int64)
         assert str(actual.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (2, 0, 0)], ids=str)
+@pytest.mark.parametrize("full_matrices", [True, False])
+def test_empty_matrices_like_pytorch(torch, shape, full_matrices):
+    ours = fastnn.linalg.svd(fastnn.zeros(*shape), full_matrices=full_matrices)
+    theirs = torch.linalg.svd(torch.zeros(*shape), full_matrices=full_matrices)
+    for a, b in zip(ours, theirs):
+        assert a.shape == tuple(b.shape)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

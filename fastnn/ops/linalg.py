@@ -420,10 +420,11 @@ class LinalgSvd(Function):
         Tensor = _tensor()
         a = A.data
         if a.size == 0:
-            m, n = a.shape[-2:]
+            m, n = a.shape[-2:]                              # an empty matrix: identity bases, no S
             k = min(m, n)
-            u = np.broadcast_to(np.eye(m, m if full_matrices else k, dtype=a.dtype), a.shape[:-2] + (m, m if full_matrices else k)).copy()
-            vh = np.broadcast_to(np.eye(n if full_matrices else k, n, dtype=a.dtype), a.shape[:-2] + (n if full_matrices else k, n)).copy()
+            cu, rv = (m, n) if full_matrices else (k, k)
+            u = np.broadcast_to(np.eye(m, cu, dtype=a.dtype), a.shape[:-2] + (m, cu)).copy()
+            vh = np.broadcast_to(np.eye(rv, n, dtype=a.dtype), a.shape[:-2] + (rv, n)).copy()
             s = np.zeros(a.shape[:-2] + (k,), a.dtype)
         else:
             try:
@@ -794,7 +795,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     singular values), 2 / -2 (largest / smallest singular value), inf / -inf (max / min
     absolute row sum), 1 / -1 (max / min absolute column sum), over the two dims ``dim``."""
     if A.ndim < 2:
-        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
     if len(dim) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
     d0, d1 = wrap_dim(dim[0], A.ndim), wrap_dim(dim[1], A.ndim)
