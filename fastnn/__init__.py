@@ -12,6 +12,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 import importlib as _importlib
+import sys as _sys
 
 import numpy as _np
 
@@ -35,6 +36,9 @@ from . import _functions
 from . import ops as _ops
 from .ops import return_types
 from . import accelerator, autograd, cuda, linalg  # noqa: E402
+from . import autograd_functional as _autograd_functional  # noqa: E402
+# fastnn.autograd is a module; this makes `from fastnn.autograd.functional import jacobian` work as in torch
+_sys.modules.setdefault(f"{__name__}.autograd.functional", _autograd_functional)
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 from .serialization import load, save  # noqa: E402

@@ -44,8 +44,23 @@ def _function_from_method(name: str):
     return function
 
 
+def _inplace_function(name: str):
+    """``fastnn.sin_(x)``: torch's top-level in-place forms are the methods ``x.sin_()``."""
+    def function(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = getattr(Tensor, name).__doc__
+    return function
+
+
 def export(namespace: dict) -> list[str]:
-    """Put every function of METHOD_FUNCTIONS into ``namespace`` (fastnn's), returning the names."""
+    """Put every function of METHOD_FUNCTIONS (and the in-place form ``name_`` of each that
+    has one) into ``namespace`` (fastnn's), returning the names."""
+    names = list(METHOD_FUNCTIONS)
     for name in METHOD_FUNCTIONS:
         namespace[name] = _function_from_method(name)
-    return list(METHOD_FUNCTIONS)
+    for name in METHOD_FUNCTIONS:
+        if hasattr(Tensor, name + "_") and name + "_" not in namespace:
+            namespace[name + "_"] = _inplace_function(name + "_")
+            names.append(name + "_")
+    return names
