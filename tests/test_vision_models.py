@@ -165,3 +165,41 @@ def test_get_model_and_list_models():
         models.get_model("resnet34", weights="DEFAULT")
     with pytest.raises(ValueError, match="Unknown model"):
         models.get_model("resnet9000")
+
+
+@pytest.fixture(scope="module")
+def vgg11_model():
+    return models.vgg11()
+
+
+def test_vgg11_names_count_forward(vgg11_model):
+    sd = vgg11_model.state_dict()
+    convs = [k for k in sd if k.startswith("features.") and k.endswith(".weight")]
+    # torchvision's cfg "A": conv indices skip the ReLUs and MaxPools between them
+    assert convs == [f"features.{i}.weight" for i in (0, 3, 6, 8, 11, 13, 16, 18)]
+    assert [k for k in sd if k.startswith("classifier.")] == [f"classifier.{i}.{p}" for i in (0, 3, 6)
+                                                              for p in ("weight", "bias")]
+    assert sum(p.numel() for p in vgg11_model.parameters()) == 132_863_336
+    assert abs(float(vgg11_model.classifier[0].weight.numpy().std()) - 0.01) < 1e-3   # torchvision's N(0, 0.01)
+    y = vgg11_model(fastnn.randn(2, 3, 64, 64))
+    assert tuple(y.shape) == (2, 1000)
+    y.sum().backward()
+    assert vgg11_model.features[0].weight.grad is not None
+
+
+def test_vgg_bn_and_alexnet_match_torchvision():
+    bn_features = models.vgg.make_layers(models.vgg.cfgs["A"], batch_norm=True)   # vgg11_bn's features
+    assert "1.running_var" in bn_features.state_dict() and "4.weight" in bn_features.state_dict()
+    net = models.alexnet()
+    assert sum(p.numel() for p in net.parameters()) == 61_100_840
+    assert [k for k in net.state_dict() if k.endswith("weight")] == [
+        "features.0.weight", "features.3.weight", "features.6.weight", "features.8.weight", "features.10.weight",
+        "classifier.1.weight", "classifier.4.weight", "classifier.6.weight"]
+    y = net(fastnn.randn(2, 3, 64, 64))
+    assert tuple(y.shape) == (2, 1000)
+    y.sum().backward()
+    for builder in (models.alexnet, models.vgg16):
+        with pytest.raises(PretrainedWeightsUnavailable, match="numpy.savez"):
+            builder(weights="DEFAULT")
+    assert models.VGG16_BN_Weights.DEFAULT.meta["num_params"] == 138_365_992
+    assert {"alexnet", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn"} <= set(models.list_models())

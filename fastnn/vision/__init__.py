@@ -19,7 +19,8 @@ only. Details in each module.
   ``RandomResizedCrop``, ``RandomRotation``, ``ColorJitter``, ``RandomErasing``, ... and
   ``transforms.functional``;
 * :mod:`.utils` — ``make_grid``, ``save_image``;
-* :mod:`.models` — ``resnet18/34/50`` (torchvision's modules and state-dict names), ``get_model``.
+* :mod:`.models` — ``resnet18/34/50``, ``vgg11/16(_bn)``, ``alexnet`` (torchvision's modules and
+  state-dict names), ``get_model``.
 
 For fast training, :mod:`fastnn.data` holds the array-backed versions of the same data sets and
 transforms that work on whole batches.

@@ -1,4 +1,4 @@
-"""fastnn.vision.models: torchvision's classification models, same names, modules and parameters.
+"""fastnn.vision.models: torchvision's ResNet, VGG and AlexNet classifiers, same names, modules and parameters.
 
     from fastnn.vision.models import resnet18, ResNet18_Weights   # was: from torchvision.models import ...
     model = resnet18(num_classes=10)                # random init, torchvision's
@@ -13,7 +13,11 @@ from ._api import (ImageClassification, PretrainedWeightsUnavailable, Weights, W
                    get_model_builder, list_models)
 from .resnet import (BasicBlock, Bottleneck, ResNet, ResNet18_Weights, ResNet34_Weights, ResNet50_Weights, resnet18,
                      resnet34, resnet50)
+from .vgg import VGG, VGG11_BN_Weights, VGG11_Weights, VGG16_BN_Weights, VGG16_Weights, vgg11, vgg11_bn, vgg16, vgg16_bn
+from .alexnet import AlexNet, AlexNet_Weights, alexnet
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "ResNet18_Weights",
            "ResNet34_Weights", "ResNet50_Weights", "get_model", "get_model_builder", "list_models", "Weights",
-           "WeightsEnum", "ImageClassification", "PretrainedWeightsUnavailable"]
+           "WeightsEnum", "ImageClassification", "PretrainedWeightsUnavailable",
+           "VGG", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "VGG11_Weights", "VGG11_BN_Weights", "VGG16_Weights",
+           "VGG16_BN_Weights", "AlexNet", "alexnet", "AlexNet_Weights"]
