@@ -16,9 +16,24 @@ from .tensor import Tensor, _as_array, _sizes, as_tensor_arg
 from .types import check_device, to_dtype
 
 
-def _make(array: np.ndarray, device, requires_grad) -> Tensor:
+def _make(array: np.ndarray, device, requires_grad, out=None) -> Tensor:
     check_device(device)
+    if out is not None:
+        return _into(out, array)
     return Tensor._wrap(array).requires_grad_(requires_grad) if requires_grad else Tensor._wrap(array)
+
+
+def _into(out, array: np.ndarray) -> Tensor:
+    """``out=``: the values go into ``out`` (resized to the result's shape, as torch does) and
+    ``out`` is returned."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out must be a Tensor, got {type(out).__name__}")
+    if out.shape == array.shape:
+        out.data[...] = array
+    else:
+        out.data = array.astype(out.data.dtype)
+    out._version_counter.value += 1
+    return out
 
 
 def _float(dtype) -> np.dtype:
@@ -81,30 +96,30 @@ def numel(input) -> int:
 # ------------------------------------------------------------------ filled
 
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
-    return _make(np.zeros(_size(size, "zeros"), _float(dtype)), device, requires_grad)
+    return _make(np.zeros(_size(size, "zeros"), _float(dtype)), device, requires_grad, out)
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
-    return _make(np.ones(_size(size, "ones"), _float(dtype)), device, requires_grad)
+    return _make(np.ones(_size(size, "ones"), _float(dtype)), device, requires_grad, out)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None) -> Tensor:
-    return _make(np.empty(_size(size, "empty"), _float(dtype)), device, requires_grad)
+    return _make(np.empty(_size(size, "empty"), _float(dtype)), device, requires_grad, out)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     """Like PyTorch, the dtype follows ``fill_value`` when not given: bool, int64 or float32."""
     size = _sizes((size,) if isinstance(size, numbers.Integral) else (size,))
     np_dtype = _as_array(fill_value).dtype if dtype is None else to_dtype(dtype).dtype
-    return _make(np.full(size, fill_value, np_dtype), device, requires_grad)
+    return _make(np.full(size, fill_value, np_dtype), device, requires_grad, out)
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     for name, v in (("n", n), ("m", m)):
         if v is not None and v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
-    return _make(np.eye(n, m, dtype=_float(dtype)), device, requires_grad)
+    return _make(np.eye(n, m, dtype=_float(dtype)), device, requires_grad, out)
 
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
@@ -121,20 +136,20 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = np.int64 if ints else np.float32
-    return _make(np.arange(start, end, step).astype(to_dtype(dtype).dtype), device, requires_grad)
+    return _make(np.arange(start, end, step).astype(to_dtype(dtype).dtype), device, requires_grad, out)
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     if steps < 0:
         raise RuntimeError(f"number of steps must be non-negative (got {steps})")
-    return _make(np.linspace(start, end, steps).astype(_float(dtype)), device, requires_grad)
+    return _make(np.linspace(start, end, steps).astype(_float(dtype)), device, requires_grad, out)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
     if steps < 0:
         raise RuntimeError(f"number of steps must be non-negative (got {steps})")
-    return _make(np.logspace(start, end, steps, base=base).astype(_float(dtype)), device, requires_grad)
+    return _make(np.logspace(start, end, steps, base=base).astype(_float(dtype)), device, requires_grad, out)
 
 
 # ------------------------------------------------------------------ random
@@ -142,13 +157,13 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
     np_dtype = _random_float(dtype, "rand")
-    return _make(resolve(generator).random(_size(size, "rand")).astype(np_dtype), device, requires_grad)
+    return _make(resolve(generator).random(_size(size, "rand")).astype(np_dtype), device, requires_grad, out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal."""
     np_dtype = _random_float(dtype, "randn")
-    return _make(resolve(generator).standard_normal(_size(size, "randn")).astype(np_dtype), device, requires_grad)
+    return _make(resolve(generator).standard_normal(_size(size, "randn")).astype(np_dtype), device, requires_grad, out)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -163,14 +178,14 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     values = resolve(generator).integers(low, high, size=_sizes((size,)))
-    return _make(values.astype(np.int64 if dtype is None else to_dtype(dtype).dtype), device, requires_grad)
+    return _make(values.astype(np.int64 if dtype is None else to_dtype(dtype).dtype), device, requires_grad, out)
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     values = resolve(generator).permutation(n)
-    return _make(values.astype(np.int64 if dtype is None else to_dtype(dtype).dtype), device, requires_grad)
+    return _make(values.astype(np.int64 if dtype is None else to_dtype(dtype).dtype), device, requires_grad, out)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
@@ -183,14 +198,15 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
     np_dtype = like.data.dtype if like is not None and dtype is None else _float(dtype)
     values = m + s * resolve(generator).standard_normal(shape)
-    return _make(np.asarray(values, np_dtype), device, requires_grad)
+    return _make(np.asarray(values, np_dtype), device, requires_grad, out)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """1 with probability ``input`` (or ``p``), else 0, in ``input``'s dtype."""
     input = as_tensor_arg(input, "input")
     prob = input.data if p is None else p
-    return Tensor._wrap((resolve(generator).random(input.data.shape) < prob).astype(input.data.dtype))
+    values = (resolve(generator).random(input.data.shape) < prob).astype(input.data.dtype)
+    return Tensor._wrap(values) if out is None else _into(out, values)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None) -> Tensor:
@@ -204,8 +220,9 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
                            f"({num_samples} > {probs.shape[1]})")
     rng = resolve(generator)
     rows = [rng.choice(probs.shape[1], size=num_samples, replace=replacement, p=row / row.sum()) for row in probs]
-    out = np.asarray(rows, dtype=np.int64)
-    return Tensor._wrap(out if input.ndim == 2 else out[0])
+    out_rows = np.asarray(rows, dtype=np.int64)
+    values = out_rows if input.ndim == 2 else out_rows[0]
+    return Tensor._wrap(values) if out is None else _into(out, values)
 
 
 # ------------------------------------------------------------------ *_like
@@ -215,20 +232,20 @@ def _like_dtype(input, dtype) -> np.dtype:
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
-    return _make(np.zeros(np.shape(input), _like_dtype(input, dtype)), device, requires_grad)
+    return _make(np.zeros(np.shape(input), _like_dtype(input, dtype)), device, requires_grad, out)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
-    return _make(np.ones(np.shape(input), _like_dtype(input, dtype)), device, requires_grad)
+    return _make(np.ones(np.shape(input), _like_dtype(input, dtype)), device, requires_grad, out)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
-    return _make(np.empty(np.shape(input), _like_dtype(input, dtype)), device, requires_grad)
+    return _make(np.empty(np.shape(input), _like_dtype(input, dtype)), device, requires_grad, out)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
-    return _make(np.full(np.shape(input), fill_value, _like_dtype(input, dtype)), device, requires_grad)
+    return _make(np.full(np.shape(input), fill_value, _like_dtype(input, dtype)), device, requires_grad, out)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None) -> Tensor:

@@ -73,3 +73,13 @@ def test_torch_clone_and_detach_functions(torch):
     assert y.requires_grad and y.grad_fn is not None and not np.shares_memory(y.data, x.data)
     assert not fastnn.detach(x).requires_grad
     assert fastnn.autograd.gradcheck is fastnn.gradcheck
+
+
+def test_factories_write_into_out_as_torch(torch):
+    c = fastnn.zeros(2, 2)
+    assert fastnn.rand(2, 2, out=c) is c and c.abs().sum().item() > 0
+    e = fastnn.empty(0)
+    assert fastnn.arange(4, out=e) is e
+    np.testing.assert_array_equal(e.numpy(), torch.arange(4, out=torch.empty(0)).numpy())
+    f = fastnn.empty(3)
+    assert fastnn.ones(3, out=f) is f and f.tolist() == [1.0, 1.0, 1.0]
