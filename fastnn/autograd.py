@@ -35,6 +35,7 @@ output whose array it saved, and its backward refuses to run on changed values.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import threading
@@ -138,14 +139,17 @@ def _modified_error(node_name: str, shape, dtype, found: int, expected: int) -> 
 
 
 class Context:
-    """What a Function's forward leaves for its backward."""
+    """What a Function's forward leaves for its backward. A forward that stands for several
+    PyTorch operations names the one it did in ``ctx.backward_name`` (``"SumBackward1"`` for a
+    sum over a dim), which ``grad_fn.name()`` then reports."""
 
-    __slots__ = ("saved_tensors", "needs_input_grad", "saved_versions", "__dict__")
+    __slots__ = ("saved_tensors", "needs_input_grad", "saved_versions", "backward_name", "__dict__")
 
     def __init__(self, needs_input_grad=()):
         self.saved_tensors = ()
         self.needs_input_grad = needs_input_grad
         self.saved_versions = ()    # (Version, value at save time, array) of saved inputs/outputs
+        self.backward_name = None
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -165,29 +169,63 @@ class Node:
     (None where an input is not a Tensor or needs no gradient). PyTorch calls it the
     ``grad_fn``. ``serial`` numbers nodes in the order they were made."""
 
-    __slots__ = ("function", "ctx", "inputs", "retained", "hooks", "serial", "__weakref__")
+    __slots__ = ("function", "ctx", "inputs", "retained", "hooks", "serial", "label", "n_outputs", "__weakref__")
 
-    def __init__(self, function, ctx, inputs):
+    def __init__(self, function, ctx, inputs, n_outputs=1):
         self.function = function
         self.ctx = ctx
         self.inputs = inputs
-        self.retained = None        # the output Tensor, when it asked for retain_grad()
-        self.hooks = None           # {handle id: hook} of the output Tensor's register_hook()
+        # the output Tensor that asked for retain_grad(), and the {handle id: hook} of the
+        # output's register_hook(); with several outputs, a list of those, one per output
+        self.retained = None if n_outputs == 1 else [None] * n_outputs
+        self.hooks = None if n_outputs == 1 else [None] * n_outputs
         self.serial = next(_serials)
+        self.label = getattr(ctx, "backward_name", None)     # kept: backward frees ctx
+        self.n_outputs = n_outputs
 
     def name(self) -> str:
         """PyTorch's name of the backward of this operation, e.g. ``'MulBackward0'``."""
-        return self.function.backward_name()
+        return self.label or self.function.backward_name()
 
     def __repr__(self):
-        return f"<{self.name().rpartition('::')[2]} object at {id(self):#x}>"
+        prefix = "fastnn.autograd.function." if isinstance(self.function, _FunctionBackward) else ""
+        return f"<{prefix}{self.name().rpartition('::')[2]} object at {id(self):#x}>"
+
+    def __getattr__(self, name):
+        """A user Function's node is also its ctx, as in PyTorch (``y.grad_fn.saved_tensors``,
+        ``y.grad_fn.needs_input_grad``, attributes set on ctx)."""
+        ctx = object.__getattribute__(self, "ctx")
+        if isinstance(ctx, FunctionCtx) and not name.startswith("__"):
+            return getattr(ctx, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def retained_of(self, output_nr: int):
+        """The tensor (output ``output_nr``) that asked for retain_grad(), or None."""
+        return self.retained if self.n_outputs == 1 else self.retained[output_nr]
+
+    def set_retained(self, output_nr: int, tensor) -> None:
+        if self.n_outputs == 1:
+            self.retained = tensor
+        else:
+            self.retained[output_nr] = tensor
+
+    def hooks_of(self, output_nr: int, create: bool = False):
+        """The hooks of output ``output_nr`` (an OrderedDict, made when ``create``), or None."""
+        if self.n_outputs == 1:
+            if self.hooks is None and create:
+                self.hooks = collections.OrderedDict()
+            return self.hooks
+        if self.hooks[output_nr] is None and create:
+            self.hooks[output_nr] = collections.OrderedDict()
+        return self.hooks[output_nr]
 
     @property
     def next_functions(self):
-        """One ``(node, 0)`` pair per input, as PyTorch's: the input's ``grad_fn``, an
-        ``AccumulateGrad`` for a leaf that requires grad, or ``None``."""
-        return tuple((None if t is None else t.grad_fn if t.grad_fn is not None else AccumulateGrad(t), 0)
-                     for t in self.inputs)
+        """One ``(node, output_nr)`` pair per input, as PyTorch's: the input's ``grad_fn`` and
+        which of its outputs the input is, an ``AccumulateGrad`` for a leaf that requires grad,
+        or ``None``."""
+        return tuple((None, 0) if t is None else (AccumulateGrad(t), 0) if t.grad_fn is None else
+                     (t.grad_fn, t.output_nr) for t in self.inputs)
 
     def _check_saved_versions(self) -> None:
         for version, expected, array in self.ctx.saved_versions:
@@ -202,17 +240,19 @@ class _Edge:
     Tensor a new ``grad_fn`` (``h.mul_(5)``); a node recorded before must still send its
     gradient to the ``grad_fn`` h had then, as PyTorch's edges do."""
 
-    __slots__ = ("grad_fn", "shape", "dtype")
+    __slots__ = ("grad_fn", "shape", "dtype", "output_nr")
 
-    def __init__(self, grad_fn, shape, dtype):
-        self.grad_fn, self.shape, self.dtype = grad_fn, shape, dtype
+    def __init__(self, grad_fn, shape, dtype, output_nr=0):
+        self.grad_fn, self.shape, self.dtype, self.output_nr = grad_fn, shape, dtype, output_nr
 
 
 def edge(tensor):
     """What a node records for an input that needs a gradient: a leaf itself (its ``.grad``
-    is filled in), or a snapshot of a result's place in the graph (:class:`_Edge`)."""
+    is filled in), or a snapshot of a result's place in the graph (:class:`_Edge`): its
+    ``grad_fn`` and which output of it the tensor is (``output_nr``, for a Function with
+    several outputs)."""
     grad_fn = tensor.grad_fn
-    return tensor if grad_fn is None else _Edge(grad_fn, tensor.shape, tensor.data.dtype)
+    return tensor if grad_fn is None else _Edge(grad_fn, tensor.shape, tensor.data.dtype, tensor._output_nr)
 
 
 class AccumulateGrad:
@@ -259,8 +299,11 @@ class ArrayFunction:
 
     @classmethod
     def backward_name(cls) -> str:
-        """``grad_fn.name()``: PyTorch's name where the class sets ``torch_name``."""
-        return getattr(cls, "torch_name", cls.__name__) + "Backward0"
+        """``grad_fn.name()``: PyTorch's name where the class sets ``torch_name``: ``"Mm"`` gives
+        ``"MmBackward0"``; a full name (``"SumBackward1"``, PyTorch numbers its overloads) is
+        taken as it is. A forward can name one call (``ctx.backward_name``, see Context)."""
+        name = getattr(cls, "torch_name", cls.__name__)
+        return name if "Backward" in name else name + "Backward0"
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -333,38 +376,47 @@ def _owner(s, out, result, tensors):
 class FunctionCtx:
     """The ``ctx`` of a user's :class:`Function`: ``save_for_backward(*tensors)`` /
     ``saved_tensors`` (checked against in-place changes, as in PyTorch), ``needs_input_grad``,
-    ``mark_non_differentiable``, ``set_materialize_grads``, and any attribute you set."""
+    ``mark_non_differentiable``, ``mark_dirty``, ``set_materialize_grads``, and any attribute
+    you set."""
 
     def __init__(self, needs_input_grad, name="Function"):
         self.needs_input_grad = needs_input_grad
         self._name = name
         self._saved = ()
         self._non_differentiable = ()
+        self._dirty = ()
         self.materialize_grads = True
+        self.metadata = {}
 
     def save_for_backward(self, *tensors):
         from .tensor import Tensor
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
-                raise TypeError(f"save_for_backward can only save tensors (or None), but argument {i} is "
+                raise TypeError(f"save_for_backward can only save input or output tensors, but argument {i} is "
                                 f"{type(t).__name__}; keep other values as attributes of ctx")
         self._saved = tuple((t, None if t is None else t._version_counter.value) for t in tensors)
 
     @property
     def saved_tensors(self) -> tuple:
+        if self._saved is None:
+            raise RuntimeError(_FREED)
         for t, version in self._saved:
             if t is not None and t._version_counter.value != version:
                 raise _modified_error(self._name, t.shape, t.dtype, t._version_counter.value, version)
         return tuple(t for t, _ in self._saved)
 
     def mark_non_differentiable(self, *tensors):
+        """These outputs get no gradient: they come back with ``requires_grad=False`` (an
+        index, a mask), and backward receives zeros (or None) for them."""
         self._non_differentiable = tensors
 
     def mark_dirty(self, *tensors):
-        """Accepted for compatibility: a Function's in-place change of an input is seen by
-        the version counters anyway."""
+        """These inputs were changed in place by forward and are returned: the very objects
+        come back, recorded as outputs of this Function (PyTorch's rule)."""
+        self._dirty = tensors
 
     def set_materialize_grads(self, value: bool):
+        """With False, backward receives None (not zeros) for an output that got no gradient."""
         self.materialize_grads = bool(value)
 
 
@@ -386,17 +438,16 @@ class Function:
         y = MyExp.apply(x)
 
     ``forward`` runs without recording a graph (its own operations are not differentiated);
-    ``backward`` gets and returns Tensors, ``None`` for an input that needs no gradient. The
-    newer form, ``forward(*args)`` plus ``setup_context(ctx, inputs, output)``, works too. A
-    forward that returns several tensors gets one gradient per output in backward (a zero
-    tensor for an output that received none). fastnn runs ``backward`` once per output that
-    receives a gradient and adds the results, which is the same since backward is linear in
-    its gradients; so ``backward`` must not assume it runs once.
+    ``backward`` gets and returns Tensors, ``None`` for an input that needs no gradient (or is
+    not a Tensor). The newer form, ``forward(*args)`` plus ``setup_context(ctx, inputs,
+    output)``, works too. A forward that returns several tensors makes one node with several
+    outputs (``a.grad_fn is b.grad_fn``); its backward runs once, with one gradient per output
+    (zeros for an output that received none, or None after ``ctx.set_materialize_grads(False)``).
     """
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
-        raise NotImplementedError("a Function subclass must implement forward(ctx, *inputs)")
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -404,8 +455,8 @@ class Function:
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError("a Function subclass must implement backward(ctx, *grad_outputs) "
-                                  "to be differentiated")
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
+                                  "autograd.Function to use it with backward mode AD.")
 
     vjp = backward
 
@@ -414,65 +465,89 @@ class Function:
         from .tensor import Tensor
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = FunctionCtx(needs, cls.__name__ + "Backward")
+        ctx._tensor_inputs = tuple(isinstance(a, Tensor) for a in args)
         separate_setup = cls.setup_context is not Function.setup_context
         with set_grad_enabled(False):
             output = cls.forward(*args, **kwargs) if separate_setup else cls.forward(ctx, *args, **kwargs)
             if separate_setup:
                 cls.setup_context(ctx, args, output)
         outputs = output if isinstance(output, tuple) else (output,)
-        for i, o in enumerate(outputs):
-            if not isinstance(o, Tensor):
-                raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, "
-                                f"but output {i} is {type(o).__name__}")
+        for t in ctx._dirty:
+            if not any(t is a for a in args):
+                raise RuntimeError("mark_dirty only accepts input tensors, but argument was not an input")
+            if is_grad_enabled() and t._requires_grad and t._grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
         if not (is_grad_enabled() and any(needs)):
             return output
+        if not any(isinstance(o, Tensor) for o in outputs):
+            # PyTorch passes such a result through and the gradient is silently lost; fastnn
+            # says so (a NumPy array here usually means a forward that forgot fastnn.tensor)
+            raise TypeError(f"{cls.__name__}.forward returned {type(output).__name__}, not a Tensor, although an "
+                            f"input requires grad: return Tensors (fastnn.tensor(array) makes one from an array)")
         inputs = tuple(edge(a) if need else None for a, need in zip(args, needs))
-        wrapped = []
-        for i, o in enumerate(outputs):
-            if any(o is t for t in ctx._non_differentiable) or o.dtype.kind != "f":
-                wrapped.append(o.detach())
-                continue
-            adapter = _OutputOfFunction(cls, i, [(x.shape, x.data.dtype) for x in outputs])
-            result = Tensor._wrap(o.data)
-            result._version_counter = o._version_counter
-            result._grad_fn = Node(adapter, ctx, inputs)
-            result._requires_grad = True
-            wrapped.append(result)
+        meta = [(o.data.shape, o.data.dtype) if isinstance(o, Tensor) else None for o in outputs]
+        node = Node(_FunctionBackward(cls, meta), ctx, inputs, n_outputs=len(outputs))
+        wrapped = [_function_output(o, i, node, ctx) if isinstance(o, Tensor) else o for i, o in enumerate(outputs)]
         return tuple(wrapped) if isinstance(output, tuple) else wrapped[0]
 
 
-class _OutputOfFunction:
-    """The backward of output ``index`` of a user Function: it calls the user's backward with
-    that output's gradient (zeros for the others) and hands arrays back to the engine."""
+def _function_output(o, index: int, node: Node, ctx: FunctionCtx):
+    """Output ``index`` of a user Function as the caller gets it: a new Tensor on ``o``'s memory
+    (and version counter) whose ``grad_fn`` is the Function's node; the input itself for a
+    ``mark_dirty`` input; cut from the graph when non-differentiable or not floating point."""
+    from .tensor import Tensor
+    if any(o is t for t in ctx._non_differentiable) or o.dtype.kind not in "fc":
+        return o.detach() if not any(o is t for t in ctx._dirty) else o
+    if any(o is t for t in ctx._dirty):
+        result = o
+        result._version_counter.value += 1
+    else:
+        result = Tensor._wrap(o.data)
+        result._version_counter = o._version_counter
+    result._grad_fn, result._requires_grad, result._output_nr = node, True, index
+    return result
 
-    __slots__ = ("user", "index", "outputs")
 
-    def __init__(self, user, index, outputs):
-        self.user, self.index, self.outputs = user, index, outputs
+class _FunctionBackward:
+    """The backward of a user :class:`Function` as the engine sees it: it takes the output
+    gradients (an array, or ``{output_nr: array}`` for several outputs), calls the user's
+    ``backward`` once with Tensors, checks what it returns and hands arrays back."""
+
+    __slots__ = ("user", "outputs")
+
+    def __init__(self, user, outputs):
+        self.user, self.outputs = user, outputs     # outputs: [(shape, dtype), or None if not a Tensor]
 
     def backward_name(self) -> str:
         return self.user.__name__ + "Backward"
 
-    def backward(self, ctx, grad):
+    def backward(self, ctx, grads):
         from .tensor import Tensor
-        grads = [Tensor._wrap(grad) if i == self.index
-                 else Tensor._wrap(np.zeros(shape, dtype)) if ctx.materialize_grads else None
-                 for i, (shape, dtype) in enumerate(self.outputs)]
+        if not isinstance(grads, dict):
+            grads = {0: grads}
+        given = [grads.get(i) for i in range(len(self.outputs))]
+        tensors = [Tensor._wrap(g) if g is not None else
+                   Tensor._wrap(np.zeros(*meta)) if ctx.materialize_grads and meta is not None else None
+                   for g, meta in zip(given, self.outputs)]
         with set_grad_enabled(False):
-            result = self.user.backward(ctx, *grads)
+            result = self.user.backward(ctx, *tensors)
         result = result if isinstance(result, tuple) else (result,)
-        if len(result) != len(ctx.needs_input_grad):
-            raise RuntimeError(f"function {self.user.__name__}Backward returned an incorrect number of gradients "
-                               f"(expected {len(ctx.needs_input_grad)}, got {len(result)})")
+        n = len(ctx.needs_input_grad)
+        if len(result) < n or any(g is not None for g in result[n:]):
+            raise RuntimeError(f"function {self.backward_name()} returned an incorrect number of gradients "
+                               f"(expected {n}, got {len(result)})")
         arrays = []
-        for i, (g, need) in enumerate(zip(result, ctx.needs_input_grad)):
+        for i, (g, need, is_tensor) in enumerate(zip(result, ctx.needs_input_grad, ctx._tensor_inputs)):
+            if g is not None and not is_tensor:
+                raise RuntimeError(f"function {self.backward_name()} returned a gradient different than None at "
+                                   f"position {i + 1}, but the corresponding forward input was not a Variable")
             if g is None or not need:
                 arrays.append(None)
             elif isinstance(g, Tensor):
                 arrays.append(g.data)
             else:
-                raise TypeError(f"{self.user.__name__}.backward must return Tensors or None, but gradient {i} is "
-                                f"{type(g).__name__}")
+                raise RuntimeError(f"expected Variable or None (got {type(g).__name__}): function "
+                                   f"{self.backward_name()} must return a Tensor (or None) for each input of forward")
         return tuple(arrays)
 
 
@@ -544,9 +619,22 @@ def _accumulate_leaf(tensor, grad: np.ndarray) -> None:
         tensor.grad.data = (tensor.grad.data + grad).astype(tensor.dtype, copy=False)
 
 
+def _sum_to(grad: np.ndarray, shape) -> np.ndarray | None:
+    """``grad`` summed down to ``shape`` when ``shape`` broadcasts to it (PyTorch accepts such a
+    gradient from a backward and reduces it), else None."""
+    try:
+        if np.broadcast_shapes(tuple(shape), grad.shape) != grad.shape:
+            return None
+    except ValueError:
+        return None
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
+
+
 def _input_grads(node: Node, grad: np.ndarray):
     """Call ``node``'s backward and check what it returns: one gradient (or None) per input,
-    each with its input's shape and dtype."""
+    each with its input's shape (a broadcast one is summed down, as PyTorch does) and dtype."""
     input_grads = node.function.backward(node.ctx, grad)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
@@ -560,8 +648,12 @@ def _input_grads(node: Node, grad: np.ndarray):
         if ig.dtype != t.dtype:         # a gradient has its input's dtype (a float64 constant in a
             ig = ig.astype(t.dtype)     # backward formula must not turn a float32 graph float64)
         if ig.shape != t.shape:
-            raise RuntimeError(f"{node.name()} returned a gradient of shape {ig.shape} for an input of shape "
-                               f"{t.shape}")
+            reduced = _sum_to(ig, t.shape)
+            if reduced is None:
+                raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
+                                   f"{node.inputs.index(t)} - got {list(ig.shape)} but expected shape compatible "
+                                   f"with {list(t.shape)}")
+            ig = reduced
         yield t, ig
 
 
@@ -594,8 +686,9 @@ def backward(tensor, grad=None, retain_graph: bool = False, capture: dict | None
     captured_nodes = {} if capture is None else _nodes_to_capture(capture)
 
     order = _topological_order(tensor.grad_fn)
-    grads: dict[Node, np.ndarray] = {tensor.grad_fn: grad}     # summed gradient of each node's output
-    leaf_grads: dict = {}                                       # summed gradient of each leaf so far
+    grads: dict = {}                    # summed gradient of each node's output ({output_nr: grad} for several)
+    _add_grad(grads, tensor.grad_fn, tensor._output_nr, grad)
+    leaf_grads: dict = {}               # summed gradient of each leaf so far
     for node, completed_leaves in zip(order, _leaves_completed_by(order)):
         g = grads.pop(node, None)
         if g is not None:               # else no gradient flows here (e.g. a detached branch)
@@ -603,22 +696,27 @@ def backward(tensor, grad=None, retain_graph: bool = False, capture: dict | None
                 raise RuntimeError(_FREED)
             if node.ctx.__class__ is Context and node.ctx.saved_versions:
                 node._check_saved_versions()
-            g = _run_hooks(node.hooks, g)
-            if node in captured_nodes:
-                capture[id(captured_nodes[node])][1] = g
-            elif node.retained is not None and capture is None:
-                _accumulate_leaf(node.retained, g)
+            per_output = g if node.n_outputs > 1 else {0: g}
+            for nr, g_out in per_output.items():
+                g_out = per_output[nr] = _run_hooks(node.hooks_of(nr), g_out)
+                if (node, nr) in captured_nodes:
+                    capture[id(captured_nodes[node, nr])][1] = g_out
+                elif node.retained_of(nr) is not None and capture is None:
+                    _accumulate_leaf(node.retained_of(nr), g_out)
+            g = per_output if node.n_outputs > 1 else per_output[0]
             for t, ig in _input_grads(node, g):
                 if ig is None:
                     continue
                 if _anomaly.enabled and not np.all(np.isfinite(ig)):
                     raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
                                        f"{node.inputs.index(t)}th output.")
-                sums, key = (leaf_grads, t) if t.grad_fn is None else (grads, t.grad_fn)
-                previous = sums.get(key)
-                sums[key] = ig if previous is None else previous + ig
+                if t.grad_fn is None:
+                    previous = leaf_grads.get(t)
+                    leaf_grads[t] = ig if previous is None else previous + ig
+                else:
+                    _add_grad(grads, t.grad_fn, t.output_nr, ig)
             if not retain_graph:
-                node.ctx = None         # drop saved arrays: the memory goes back now
+                _release(node)          # drop saved arrays: the memory goes back now
         for leaf in completed_leaves:
             if leaf in leaf_grads:
                 accumulate(leaf, _run_hooks(leaf._backward_hooks, leaf_grads.pop(leaf)))
@@ -632,7 +730,44 @@ def _capturer(capture: dict):
 
 
 def _nodes_to_capture(capture: dict) -> dict:
-    return {t.grad_fn: t for t, _ in capture.values() if t.grad_fn is not None}
+    return {(t.grad_fn, t._output_nr): t for t, _ in capture.values() if t.grad_fn is not None}
+
+
+def _add_grad(grads: dict, node: Node, output_nr: int, g: np.ndarray) -> None:
+    """Add ``g`` into the gradient of ``node``'s output ``output_nr``."""
+    if node.n_outputs == 1:
+        previous = grads.get(node)
+        grads[node] = g if previous is None else previous + g
+    else:
+        per_output = grads.setdefault(node, {})
+        previous = per_output.get(output_nr)
+        per_output[output_nr] = g if previous is None else previous + g
+
+
+def _release(node: Node) -> None:
+    """Free what ``node`` saved for backward, once backward has used it (unless
+    ``retain_graph``). As in PyTorch, only saved values are freed: a node that saved none
+    (an addition, a sum) can run again, and a user Function keeps its ctx attributes while
+    ``ctx.saved_tensors`` raises the "backward through the graph a second time" error."""
+    ctx = node.ctx
+    if isinstance(ctx, FunctionCtx):
+        ctx._saved = None
+    elif ctx is not None and _holds_arrays(ctx):
+        node.ctx = None
+
+
+def _holds_arrays(ctx) -> bool:
+    """Did a Context keep arrays (saved or as attributes, within tuples, lists and nested
+    Contexts), or only metadata such as shapes?"""
+    def has(value, depth=0):
+        if isinstance(value, (np.ndarray, Context)):
+            return True
+        if isinstance(value, (tuple, list)) and depth < 3:
+            return any(has(v, depth + 1) for v in value)
+        if isinstance(value, dict) and depth < 3:
+            return any(has(v, depth + 1) for v in value.values())
+        return False
+    return bool(ctx.saved_tensors) or has(list(getattr(ctx, "__dict__", {}).values()))
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,

@@ -84,6 +84,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
     __hash__ = object.__hash__      # == is elementwise, so hash by identity (as PyTorch does)
     _base = None                    # for a view (x[0], x.view(-1), x.t()): the tensor that owns the memory
     _graph_stamp = 0                # for a view: its counter's `graph` when its grad_fn was last set
+    _output_nr = 0                  # which output of its grad_fn this is (a Function may have several)
 
     def __init__(self, data=None, *sizes, requires_grad: bool = False, dtype=None, device=None):
         check_device(device)
@@ -377,9 +378,10 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
             if not self._requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
-        self._grad_fn.retained = self
+        self._grad_fn.set_retained(self._output_nr, self)
 
-    retains_grad = property(lambda self: self.grad_fn is not None and self._grad_fn.retained is self)
+    retains_grad = property(lambda self: self.grad_fn is not None and
+                            self._grad_fn.retained_of(self._output_nr) is self)
 
     def register_hook(self, hook) -> RemovableHandle:
         """Call ``hook(grad)`` whenever backward has computed this tensor's gradient (complete:
@@ -396,9 +398,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
             if self._backward_hooks is None:
                 self._backward_hooks = OrderedDict()
             return add_hook(self._backward_hooks, hook)
-        if self._grad_fn.hooks is None:
-            self._grad_fn.hooks = OrderedDict()
-        return add_hook(self._grad_fn.hooks, hook)
+        return add_hook(self._grad_fn.hooks_of(self._output_nr, create=True), hook)
 
     # ------------------------------------------------------------ in place
     def _inplace(self, compute, constant: str | None = None) -> "Tensor":
@@ -446,7 +446,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         result = compute(self._snapshot() if grad_mode else self)
         self.data = result.data
         if grad_mode and result.requires_grad:
-            self._grad_fn, self._requires_grad = result._grad_fn, True
+            self._grad_fn, self._requires_grad, self._output_nr = result._grad_fn, True, 0
         self._version_counter.value += 1
         return self
 
@@ -513,14 +513,16 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         counter.graph += 1
         _keep_saved_output(result, self, since)
         if base is None:
-            old_fn, self._grad_fn, self._requires_grad = self._grad_fn, result._grad_fn, True
-            if old_fn is not None and old_fn.retained is self:      # retain_grad() follows the tensor
-                old_fn.retained, self._grad_fn.retained = None, self
+            old_fn, old_nr = self._grad_fn, self._output_nr
+            self._grad_fn, self._requires_grad, self._output_nr = result._grad_fn, True, result._output_nr
+            if old_fn is not None and old_fn.retained_of(old_nr) is self:     # retain_grad() follows the tensor
+                old_fn.set_retained(old_nr, None)
+                self._grad_fn.set_retained(self._output_nr, self)
             return self
         ctx = Context((base._requires_grad, True))
         ctx.positions = positions
         base._grad_fn = Node(_CopySlices, ctx, (edge(base) if base._requires_grad else None, edge(result)))
-        base._requires_grad = True
+        base._requires_grad, base._output_nr = True, 0
         self._refresh_view()
         return self
 
@@ -536,7 +538,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
             return
         ctx = Context((True,))
         ctx.positions, ctx.base_shape = positions, base.data.shape
-        self._grad_fn, self._requires_grad = Node(_AsStrided, ctx, (edge(base),)), True
+        self._grad_fn, self._requires_grad, self._output_nr = Node(_AsStrided, ctx, (edge(base),)), True, 0
 
     def __getitem__(self, index):
         """``x[index]``. An index of ints, slices and None gives a view, as in PyTorch; an
@@ -639,8 +641,8 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
     def __add__(self, other):
         return ops.Add.apply(*_promote(self, self._operand(other)))
 
-    def __radd__(self, other):
-        return ops.Add.apply(*_promote(self._operand(other), self))
+    def __radd__(self, other):          # commutative: the tensor comes first, as torch records it
+        return ops.Add.apply(*_promote(self, self._operand(other)))
 
     def __sub__(self, other):
         return ops.Sub.apply(*_promote(self, self._operand(other)))
@@ -652,7 +654,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         return ops.Mul.apply(*_promote(self, self._operand(other)))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(*_promote(self._operand(other), self))
+        return ops.Mul.apply(*_promote(self, self._operand(other)))
 
     def __truediv__(self, other):
         return ops.Div.apply(*_promote(self, self._operand(other), true_divide=True))
