@@ -232,20 +232,20 @@ def _like_dtype(input, dtype) -> np.dtype:
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
-    return _make(np.zeros(np.shape(input), _like_dtype(input, dtype)), device, requires_grad, out)
+    return _make(np.zeros(np.shape(input), _like_dtype(input, dtype)), device, requires_grad)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
-    return _make(np.ones(np.shape(input), _like_dtype(input, dtype)), device, requires_grad, out)
+    return _make(np.ones(np.shape(input), _like_dtype(input, dtype)), device, requires_grad)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
-    return _make(np.empty(np.shape(input), _like_dtype(input, dtype)), device, requires_grad, out)
+    return _make(np.empty(np.shape(input), _like_dtype(input, dtype)), device, requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
-    return _make(np.full(np.shape(input), fill_value, _like_dtype(input, dtype)), device, requires_grad, out)
+    return _make(np.full(np.shape(input), fill_value, _like_dtype(input, dtype)), device, requires_grad)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None) -> Tensor:

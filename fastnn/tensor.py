@@ -465,7 +465,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         object with a counter of its own: the input an in-place operation records. With
         ``copy``, the values are copied, for a record that keeps them for backward."""
         t = Tensor._wrap(self.data.copy() if copy else self.data)
-        t._grad_fn, t._requires_grad = self.grad_fn, self._requires_grad
+        t._grad_fn, t._requires_grad, t._output_nr = self.grad_fn, self._requires_grad, self._output_nr
         t._version_counter = Version(self._version_counter.value)
         return t
 

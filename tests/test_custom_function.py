@@ -542,3 +542,24 @@ def test_forward_without_a_tensor_output():
 
     y, n = WithCount.apply(fastnn.ones(2, requires_grad=True))
     assert n == 7 and y.requires_grad
+
+
+def test_writing_into_one_output_of_several(torch):
+    """An in-place write into the second output sends its gradient to that output's slot."""
+    def program(L):
+        class Two(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2, x * 3
+
+            @staticmethod
+            def backward(ctx, g2, g3):
+                return g2 * 2 + g3 * 3
+
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        p, q = Two.apply(x)
+        q[0] = 0
+        (p * q).sum().backward()
+        grads = L.autograd.grad((lambda a, b: (a * b).sum())(*Two.apply(x)), [x])
+        return x.grad, q.grad_fn.name(), grads
+    check(torch, program)

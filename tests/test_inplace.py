@@ -600,3 +600,27 @@ def test_mul_saves_only_what_torch_saves(torch):
         z.sum().backward()
         return x.grad
     check(torch, case)
+
+
+def test_hooks_registered_before_and_after_an_inplace_change(torch):
+    """A hook registered before the change sees the gradient of the old value, one registered
+    after sees the new value's (PyTorch's rule)."""
+    def case(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 2
+        seen = []
+        h.register_hook(lambda g: seen.append(("before", g.tolist())))
+        h.mul_(3)
+        h.register_hook(lambda g: seen.append(("after", g.tolist())))
+        (h * h).sum().backward()
+        return seen, x.grad
+    check(torch, case)
+
+
+def test_autograd_grad_through_inplace(torch):
+    def case(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 2
+        h.add_(1)
+        return lib.autograd.grad((h * h).sum(), [x, h])
+    check(torch, case)
