@@ -252,7 +252,7 @@ def edge(tensor):
     ``grad_fn`` and which output of it the tensor is (``output_nr``, for a Function with
     several outputs)."""
     grad_fn = tensor.grad_fn
-    return tensor if grad_fn is None else _Edge(grad_fn, tensor.shape, tensor.data.dtype, tensor._output_nr)
+    return tensor if grad_fn is None else _Edge(grad_fn, tensor.data.shape, tensor.data.dtype, tensor._output_nr)
 
 
 class AccumulateGrad:
@@ -314,7 +314,7 @@ class ArrayFunction:
         ctx = Context(needs)
         out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._wrap(out)
-        if isinstance(out, np.ndarray) and (out.base is not None or any(out is arr for arr in arrays)):
+        if isinstance(out, np.ndarray) and (out.base is not None or _is_one_of(out, arrays)):
             _share_version_with_base(result, out, args, arrays)
         if record:
             if ctx.saved_tensors:
@@ -323,6 +323,13 @@ class ArrayFunction:
             result._grad_fn = Node(cls, ctx, inputs)
             result._requires_grad = True
         return result
+
+
+def _is_one_of(out, arrays) -> bool:
+    for arr in arrays:
+        if arr is out:
+            return True
+    return False
 
 
 def _share_version_with_base(result, out, args, arrays) -> None:
@@ -757,17 +764,21 @@ def _release(node: Node) -> None:
 
 
 def _holds_arrays(ctx) -> bool:
-    """Did a Context keep arrays (saved or as attributes, within tuples, lists and nested
-    Contexts), or only metadata such as shapes?"""
-    def has(value, depth=0):
-        if isinstance(value, (np.ndarray, Context)):
+    """Did a Context keep arrays (saved or as attributes, within tuples, lists, dicts and
+    nested Contexts), or only metadata such as shapes?"""
+    if ctx.saved_tensors:
+        return True
+    stack = list(getattr(ctx, "__dict__", {}).values())
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is tuple or kind is list:
+            stack.extend(value)
+        elif kind is dict:
+            stack.extend(value.values())
+        elif isinstance(value, (np.ndarray, Context)):
             return True
-        if isinstance(value, (tuple, list)) and depth < 3:
-            return any(has(v, depth + 1) for v in value)
-        if isinstance(value, dict) and depth < 3:
-            return any(has(v, depth + 1) for v in value.values())
-        return False
-    return bool(ctx.saved_tensors) or has(list(getattr(ctx, "__dict__", {}).values()))
+    return False
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,

@@ -114,7 +114,7 @@ class Tensor(ops.PointwiseMethods, ops.ReductionMethods, ops.ShapeMethods, ops.L
         return t
 
     # ------------------------------------------------------------ attributes
-    shape = property(lambda self: Size(self.data.shape))
+    shape = property(lambda self: tuple.__new__(Size, self.data.shape))     # NumPy's shape: ints already
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: of_numpy(self.data.dtype))
     device = property(lambda self: CPU)

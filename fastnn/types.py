@@ -196,6 +196,8 @@ class Size(tuple):
 
     def __new__(cls, sizes=()):
         items = tuple(sizes)
+        if all(type(s) is int for s in items):
+            return tuple.__new__(cls, items)
         for i, s in enumerate(items):
             if not hasattr(s, "__index__"):
                 raise TypeError(f"fastnn.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')")
