@@ -1,6 +1,7 @@
-"""Batch normalisation: ``BatchNorm1d`` ((N, C) or (N, C, L)) and ``BatchNorm2d`` ((N, C, H, W)).
+"""Normalisation layers: ``BatchNorm1d`` ((N, C) or (N, C, L)), ``BatchNorm2d`` ((N, C, H, W)),
+``LayerNorm`` and ``GroupNorm``.
 
-In training each channel is normalised with the statistics of the batch, and the running
+Batch norm: in training each channel is normalised with the statistics of the batch, and the running
 estimates are updated (``running = (1 - momentum) * running + momentum * batch``; the
 running variance uses the unbiased batch variance). ``momentum=None`` gives a cumulative
 average instead (momentum = 1 / num_batches_tracked). In eval mode the running estimates
@@ -90,3 +91,74 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W) input, one mean/variance per channel C."""
     _expected_dims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last ``len(normalized_shape)`` axes, then scale and shift
+    elementwise by ``weight`` and ``bias`` (of ``normalized_shape``; ones and zeros at first)."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        dtype = factory_dtype(device, dtype)
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.empty(shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.empty(shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Split the channels of (N, C, *) input into ``num_groups`` groups, normalise each group of
+    each sample, then scale and shift per channel (``weight``, ``bias`` of shape (C,))."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device=None,
+                 dtype=None, *, bias: bool = True):
+        super().__init__()
+        dtype = factory_dtype(device, dtype)
+        if num_channels % num_groups != 0:
+            raise ValueError("num_channels must be divisible by num_groups")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        if affine:
+            self.weight = Parameter(np.empty(num_channels, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.empty(num_channels, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")

@@ -1,6 +1,8 @@
 """Helpers every family of ``nn.functional`` shares: argument coercion and loss reduction."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...tensor import Tensor
@@ -24,3 +26,15 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     if reduction == "none":
         return losses
     raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average``/``reduce`` flags, when given, override ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn("size_average and reduce args will be deprecated, please use reduction instead.", stacklevel=3)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"

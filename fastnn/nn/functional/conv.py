@@ -39,7 +39,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     if isinstance(padding, str):
         if padding == "same" and pair("stride", stride, 1) != (1, 1):
             raise ValueError("padding='same' is only supported with stride 1")
-        padding = _conv_padding(padding, weight.shape[2:], dilation)
+        padding, extra = _conv_padding(padding, weight.shape[2:], dilation)
+        if extra != (0, 0):         # an even effective kernel: the odd cell of padding goes right/bottom
+            from .vision import pad
+            input = pad(input, (0, extra[1], 0, extra[0]))
     if groups == 1:
         return _Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation)
     _check_groups(input, weight, bias, groups)
@@ -47,18 +50,41 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
                                 groups=int(groups))
 
 
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-D convolution of (N, C, L) or (C, L) ``input`` with ``weight`` (F, C/groups, K): the 2-D
+    convolution of a unit-height image with a unit-height kernel."""
+    input, weight = _tensor(input), _tensor(weight, "weight")
+    if input.ndim not in (2, 3) or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected input (N, C, L) or (C, L) and weight (F, C/groups, K), got input of "
+                         f"shape {list(input.shape)} and weight of shape {list(weight.shape)}")
+    if not isinstance(padding, str):
+        padding = (0, _single("padding", padding))
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, _single("stride", stride)), padding,
+                 (1, _single("dilation", dilation)), groups)
+    return out.squeeze(-2)
+
+
+def _single(name, value):
+    """An int or a 1-tuple as an int."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"conv1d: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    return value
+
+
 # ------------------------------------------------------------------ PyTorch's argument handling
 
 def _conv_padding(padding, kernel, dilation):
+    """``padding`` 'valid' or 'same' as ((pad_h, pad_w), (extra_h, extra_w)): 'same' pads
+    ``d * (k - 1)`` in all per axis, half on each side; when that is odd, the one cell over
+    is ``extra``, padded at the bottom/right only (as PyTorch)."""
     if padding == "valid":
-        return (0, 0)
+        return (0, 0), (0, 0)
     if padding == "same":
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        if any(t % 2 for t in total):
-            raise ValueError(f"padding='same' needs an odd effective kernel size, got kernel {kernel} "
-                             f"with dilation {dilation}")
-        return tuple(t // 2 for t in total)
-    return padding
+        return tuple(t // 2 for t in total), tuple(t % 2 for t in total)
+    raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
 
 
 class _GroupedConv2d(ArrayFunction):

@@ -2,13 +2,15 @@
 losses as small ArrayFunctions or compositions of Tensor operations."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...autograd import ArrayFunction
 from ...backends import get as _backend
 from ...backends.contract import check_finite, check_smoothing
 from ...tensor import Tensor
-from ._common import _REDUCTIONS, _reduce, _tensor
+from ._common import _REDUCTIONS, _legacy_reduction, _reduce, _tensor
 from .activation import log_softmax
 
 
@@ -110,15 +112,126 @@ def _pair_of_same_shape(input, target, fn):
     return input, target
 
 
-def mse_loss(input, target, reduction="mean") -> Tensor:
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None) -> Tensor:
+    """Mean (or sum) of (input - target)**2; with ``weight`` (input's shape) the weighted mean
+    sum(w * loss) / sum(w)."""
     input, target = _pair_of_same_shape(input, target, "mse_loss")
     diff = input - target
-    return _reduce(diff * diff, reduction)
+    return _reduce_weighted(diff * diff, weight, _legacy_reduction(size_average, reduce, reduction))
 
 
-def l1_loss(input, target, reduction="mean") -> Tensor:
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None) -> Tensor:
+    """Mean (or sum) of |input - target|; ``weight`` as in :func:`mse_loss`."""
     input, target = _pair_of_same_shape(input, target, "l1_loss")
-    return _reduce((input - target).abs(), reduction)
+    return _reduce_weighted((input - target).abs(), weight, _legacy_reduction(size_average, reduce, reduction))
+
+
+def _reduce_weighted(losses: Tensor, weight, reduction: str) -> Tensor:
+    """``losses * weight`` reduced; 'mean' divides by sum(weight) (PyTorch's mse/l1 rule)."""
+    if weight is None:
+        return _reduce(losses, reduction)
+    weight = _tensor(weight, "weight")
+    if weight.shape != losses.shape:
+        raise ValueError(f"Weights and input must have the same size, got weight {list(weight.shape)} and input "
+                         f"{list(losses.shape)}")
+    weighted = losses * weight
+    if reduction == "mean":
+        return weighted.sum() / weight.sum()
+    return _reduce(weighted, reduction)
+
+
+class _Huber(ArrayFunction):
+    """Huber loss of d = input - target: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta);
+    ``scale`` = 1/beta turns it into smooth L1. Gradient: clip(d, -delta, delta) * scale, for
+    the input (and its negative for the target)."""
+
+    @staticmethod
+    def forward(ctx, x, t, delta, scale):
+        d = x - t
+        a = np.abs(d)
+        ctx.save_for_backward(d)
+        ctx.args = delta, scale
+        return (np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)) * scale).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (d,) = ctx.saved_tensors
+        delta, scale = ctx.args
+        g = grad * np.clip(d, -delta, delta) * scale
+        return g, -g if ctx.needs_input_grad[1] else None
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None) -> Tensor:
+    """0.5 d^2 for |d| < delta, delta * (|d| - 0.5 delta) beyond (d = input - target): squared
+    error near 0, absolute error far away. ``weight`` (input's shape) multiplies each term."""
+    input, target = _pair_of_same_shape(input, target, "huber_loss")
+    if delta <= 0:
+        raise ValueError(f"huber_loss does not support non-positive values for delta, got {delta}")
+    losses = _Huber.apply(input, target, float(delta), 1.0)
+    if weight is not None:
+        weight = _tensor(weight, "weight")
+        if weight.shape != input.shape:
+            raise ValueError("Weights and input must have the same size.")
+        losses = losses * weight
+    return _reduce(losses, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0) -> Tensor:
+    """0.5 d^2 / beta for |d| < beta, |d| - 0.5 beta beyond: ``huber_loss(delta=beta) / beta``
+    (and l1_loss for beta = 0)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction=reduction)
+    input, target = _pair_of_same_shape(input, target, "smooth_l1_loss")
+    return _reduce(_Huber.apply(input, target, float(beta), 1.0 / beta), reduction)
+
+
+class _KLDiv(ArrayFunction):
+    """Pointwise KL divergence of log-probabilities ``x`` from ``target``:
+    t (log t - x) (0 where t = 0), or with ``log_target`` exp(t) (t - x)."""
+
+    @staticmethod
+    def forward(ctx, x, t, log_target):
+        ctx.save_for_backward(x, t)
+        ctx.log_target = log_target
+        if log_target:
+            return np.exp(t) * (t - x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(t > 0, t * (np.log(np.where(t > 0, t, 1)) - x), 0 * x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        p = np.exp(t) if ctx.log_target else t
+        grad_x = -grad * p
+        grad_t = None
+        if ctx.needs_input_grad[1]:
+            if ctx.log_target:
+                grad_t = grad * p * (t - x + 1)
+            else:
+                grad_t = grad * np.where(t > 0, np.log(np.where(t > 0, t, 1)) + 1 - x, 0)
+        return grad_x, grad_t
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False) -> Tensor:
+    """KL(target || q) for log-probabilities ``input`` = log q: sum of target * (log target - input).
+    ``reduction='batchmean'`` divides the sum by the batch size (the mathematical KL divergence
+    per sample); 'mean' divides by every element, and warns, as in PyTorch."""
+    input, target = _pair_of_same_shape(input, target, "kl_div")
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    losses = _KLDiv.apply(input, target, bool(log_target))
+    if reduction == "batchmean":
+        total = losses.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(losses, reduction)
 
 
 class _BinaryCrossEntropy(ArrayFunction):

@@ -195,6 +195,59 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _max_pool_output(input, out, indices, _backend(), return_indices)
 
 
+# ------------------------------------------------------------------ 1-D pooling: 2-D pooling on a unit height
+
+def _as_2d(input, fn):
+    """(N, C, L) or (C, L) input as (N, C, 1, L) or (C, 1, L)."""
+    input = _tensor(input)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{fn}: expected 2D or 3D input (C, L) or (N, C, L), got shape {list(input.shape)}")
+    return input.unsqueeze(-2)
+
+
+def _from_2d(out):
+    return tuple(o.squeeze(-2) for o in out) if isinstance(out, tuple) else out.squeeze(-2)
+
+
+def _one(name, value, minimum):
+    """An int or a 1-tuple, as the second member of a (1, value) pair."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{name} must be an int or a 1-tuple for 1-D pooling, got {value!r}")
+        value = value[0]
+    return pair(name, value, minimum)[1]
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over windows along the last axis of (N, C, L) or (C, L) input (see :func:`max_pool2d`);
+    indices are positions along L."""
+    x = _as_2d(input, "max_pool1d")
+    k = _one("kernel_size", kernel_size, 1)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _one("stride", stride, 1)
+    return _from_2d(max_pool2d(x, (1, k), (1, s), (0, _one("padding", padding, 0)),
+                               (1, _one("dilation", dilation, 1)), ceil_mode, return_indices))
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> Tensor:
+    """Mean over windows along the last axis of (N, C, L) or (C, L) input (see :func:`avg_pool2d`)."""
+    x = _as_2d(input, "avg_pool1d")
+    k = _one("kernel_size", kernel_size, 1)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _one("stride", stride, 1)
+    return _from_2d(avg_pool2d(x, (1, k), (1, s), (0, _one("padding", padding, 0)), ceil_mode, count_include_pad))
+
+
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
+    """Average (N, C, L) or (C, L) input over PyTorch's adaptive windows to length ``output_size``."""
+    x = _as_2d(input, "adaptive_avg_pool1d")
+    return _from_2d(adaptive_avg_pool2d(x, (1, _one("output_size", output_size, 1))))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max of (N, C, L) or (C, L) input over PyTorch's adaptive windows to length ``output_size``."""
+    x = _as_2d(input, "adaptive_max_pool1d")
+    return _from_2d(adaptive_max_pool2d(x, (1, _one("output_size", output_size, 1)), return_indices))
+
+
 # ------------------------------------------------------------------ PyTorch's argument handling
 
 def _check_image(input, fn):
