@@ -317,8 +317,9 @@ class ArrayFunction:
         if isinstance(out, np.ndarray) and (out.base is not None or _is_one_of(out, arrays)):
             _share_version_with_base(result, out, args, arrays)
         if record:
-            if ctx.saved_tensors:
-                ctx.saved_versions = _saved_versions(ctx.saved_tensors, args, arrays, result)
+            kept = _kept_arrays(ctx)
+            if kept:
+                ctx.saved_versions = _saved_versions(kept, args, arrays, result)
             inputs = tuple(edge(a) if need else None for a, need in zip(args, needs))
             result._grad_fn = Node(cls, ctx, inputs)
             result._requires_grad = True
@@ -343,6 +344,21 @@ def _share_version_with_base(result, out, args, arrays) -> None:
             result._base = a if a._base is None else a._base
             result._graph_stamp = a._version_counter.graph
             return
+
+
+def _kept_arrays(ctx) -> list:
+    """The arrays a forward kept for backward: ``ctx.save_for_backward(...)`` and, since an
+    operation may keep one as an attribute (``ctx.target = t``), the arrays among ctx's
+    attributes (one level into tuples and lists)."""
+    kept = [s for s in ctx.saved_tensors if isinstance(s, np.ndarray)]
+    attributes = ctx.__dict__ if hasattr(ctx, "__dict__") else None
+    if attributes:
+        for value in attributes.values():
+            if isinstance(value, np.ndarray):
+                kept.append(value)
+            elif type(value) is tuple or type(value) is list:
+                kept.extend(v for v in value if isinstance(v, np.ndarray))
+    return kept
 
 
 def _saved_versions(saved, args, arrays, result) -> tuple:
