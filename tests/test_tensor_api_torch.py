@@ -157,6 +157,21 @@ def test_to_keeps_the_graph(torch):
     check(torch, program)
 
 
+def test_module_to_cpu_and_dtype(torch):
+    def program(L):
+        m = L.nn.Linear(2, 3)
+        return [m.to("cpu") is m, m.to(L.device("cpu")) is m, m.cpu() is m, repr(m.weight.device),
+                m.to(L.float64) is m, m.weight.dtype, m.bias.dtype, m.float().weight.dtype, m.double().bias.dtype,
+                m.weight.is_leaf, m.weight.requires_grad]
+    check(torch, program)
+
+
+def test_module_to_cuda_raises():
+    m = fastnn.nn.Linear(2, 3)
+    with pytest.raises(RuntimeError, match="CPU only"):
+        m.to("cuda")
+
+
 # =========================================================================== dtypes
 
 def test_dtype_aliases(torch):
