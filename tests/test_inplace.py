@@ -584,6 +584,11 @@ def test_known_differences_from_torch():
     2. Version checks are per saved *array*: an operation that saves an operand PyTorch does
        not save (fastnn's Mul keeps both factors even when one needs no gradient) refuses a
        change PyTorch would accept -- see ``test_mul_saves_only_what_torch_saves``.
+    3. Where an in-place operation's own record needs the old values (``h.mul_(y)``), fastnn
+       computes it on a private copy, as PyTorch keeps ``original_self``; an in-place
+       activation that saved its output through a non-contiguous view keeps that output
+       privately, so changing the tensor again afterwards gives the right gradient where
+       PyTorch would raise.
     """
     x = fastnn.tensor([1.0, 2.0], requires_grad=True)
     assert x.numpy() is x.data
@@ -640,3 +645,23 @@ def test_optimizer_step_between_forward_and_backward_raises(torch):
         y.backward()
     got = check(torch, case, phrase=_MODIFIED)
     assert isinstance(got, Raised)
+
+
+def test_inplace_on_views_of_unusual_layouts(torch):
+    """The view's place in its base is found whatever the layout: a transposed base, a
+    NumPy-owned non-contiguous one, a view of a view."""
+    def case(lib):
+        arr = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        base = lib.from_numpy(np.ascontiguousarray(arr.T)).t()
+        v = base[1, 1:3]
+        v.mul_(x)
+        (base * base).sum().backward()
+        first = (x.grad.clone(), base.grad_fn.name(), v.grad_fn.name())
+        x.grad = None
+        h = (lib.arange(6.0).view(2, 3) * 1).t()
+        h[1].add_(x[:1] * 3)
+        h[1:][0, 1:].mul_(x[1])
+        h.exp().sum().backward()
+        return first, x.grad, h, h.grad_fn.name()
+    check(torch, case)
