@@ -594,8 +594,6 @@ def test_known_differences_from_torch():
     assert x.numpy() is x.data
 
 
-@pytest.mark.xfail(strict=False, reason="fastnn.ops.Mul saves both factors whatever needs a gradient; PyTorch "
-                                       "saves `other` only for self's gradient, so changing h after h * 3 is fine")
 def test_mul_saves_only_what_torch_saves(torch):
     def case(lib):
         x = lib.tensor([1.0, 2.0], requires_grad=True)
@@ -631,8 +629,6 @@ def test_autograd_grad_through_inplace(torch):
     check(torch, case)
 
 
-@pytest.mark.xfail(strict=False, reason="fastnn's optimizers update the parameters' arrays directly, without "
-                                       "counting a version: a step between forward and backward goes unnoticed")
 def test_optimizer_step_between_forward_and_backward_raises(torch):
     def case(lib):
         lib.manual_seed(0)

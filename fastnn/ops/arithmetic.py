@@ -33,30 +33,40 @@ class Sub(ArrayFunction):
 
 
 class Mul(ArrayFunction):
+    """a * b. Each factor is kept only when the other one needs a gradient (as PyTorch does),
+    so changing the other in place later is allowed and costs no memory."""
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(b if need_a else None, a if need_b else None)
+        ctx.shapes = np.shape(a), np.shape(b)
         return np.multiply(a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        ga = unbroadcast(grad * b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(grad * a, np.shape(b)) if ctx.needs_input_grad[1] else None
+        b, a = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        ga = unbroadcast(grad * b, sa) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(grad * a, sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
 class Div(ArrayFunction):
+    """a / b: the divisor is always needed; the dividend only for the divisor's gradient."""
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        ctx.shapes = np.shape(a), np.shape(b)
         return np.divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        ga = unbroadcast(grad / b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-grad * a / (b * b), np.shape(b)) if ctx.needs_input_grad[1] else None
+        sa, sb = ctx.shapes
+        ga = unbroadcast(grad / b, sa) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(-grad * a / (b * b), sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 

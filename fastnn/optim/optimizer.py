@@ -149,6 +149,9 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 self._update(group)
+                for param in group["params"]:
+                    if param.grad is not None:  # written in place: a graph that saved it must see that
+                        param._version_counter.value += 1
         return loss
 
     def _update(self, group: dict) -> None:
