@@ -797,8 +797,8 @@ def _holds_arrays(ctx) -> bool:
     return False
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         is_grads_batched=False, materialize_grads=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated
     into ``.grad`` (PyTorch's ``torch.autograd.grad``)."""
     from .tensor import Tensor

@@ -35,10 +35,10 @@ def get_rng_state() -> str:
     return json.dumps(_generator.bit_generator.state)
 
 
-def set_rng_state(state: str) -> None:
+def set_rng_state(new_state: str) -> None:
     """Restore a state returned by :func:`get_rng_state`."""
     global _generator
-    st = json.loads(state) if isinstance(state, str) else state
+    st = json.loads(new_state) if isinstance(new_state, str) else new_state
     bit_generator = getattr(np.random, st["bit_generator"])()
     bit_generator.state = st
     _generator = np.random.Generator(bit_generator)
