@@ -1,6 +1,8 @@
 """Helpers every family of ``nn.functional`` shares: argument coercion and loss reduction."""
 from __future__ import annotations
 
+import functools
+
 import warnings
 
 import numpy as np
@@ -26,6 +28,21 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     if reduction == "none":
         return losses
     raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def torch_node(name: str):
+    """Decorate a loss so that its result's graph node has PyTorch's name (``MseLossBackward0``):
+    fastnn builds some losses from several operations where torch has one node, and learners
+    print ``loss.grad_fn`` and walk ``next_functions``."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def named(*args, **kwargs):
+            loss = fn(*args, **kwargs)
+            if isinstance(loss, Tensor) and loss.grad_fn is not None:
+                loss.grad_fn.label = name + "Backward0"
+            return loss
+        return named
+    return decorate
 
 
 def _legacy_reduction(size_average, reduce, reduction: str) -> str:

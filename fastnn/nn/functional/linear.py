@@ -18,6 +18,7 @@ class _Linear(ArrayFunction):
         ctx.backend = backend
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
+        ctx.backward_name = "AddmmBackward0" if bias is not None else "MmBackward0"    # torch's nodes
         y = backend.gemm(x, weight, trans_b=True)
         if bias is not None:
             y += bias

@@ -10,7 +10,7 @@ from ...autograd import ArrayFunction
 from ...backends import get as _backend
 from ...backends.contract import check_finite, check_smoothing
 from ...tensor import Tensor
-from ._common import _REDUCTIONS, _legacy_reduction, _reduce, _tensor
+from ._common import _REDUCTIONS, _legacy_reduction, _reduce, _tensor, torch_node
 from .activation import log_softmax
 
 
@@ -37,6 +37,7 @@ class _SoftmaxCrossEntropy(ArrayFunction):
         return ctx.backend.softmax_cross_entropy_backward(grad, probs, target, smoothing)
 
 
+@torch_node("NllLoss")
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0) -> Tensor:
     """Softmax cross-entropy of logits (N, C), (N, C, d1, ...) or unbatched (C,), against
@@ -90,6 +91,7 @@ class _PickClass(ArrayFunction):
         return out
 
 
+@torch_node("NllLoss")
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean") -> Tensor:
     """Negative log-likelihood of log-probabilities (N, C) (e.g. the output of log_softmax)."""
     input = _tensor(input)
@@ -112,12 +114,35 @@ def _pair_of_same_shape(input, target, fn):
     return input, target
 
 
+@torch_node("MseLoss")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None) -> Tensor:
     """Mean (or sum) of (input - target)**2; with ``weight`` (input's shape) the weighted mean
     sum(w * loss) / sum(w)."""
     input, target = _pair_of_same_shape(input, target, "mse_loss")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if weight is None and reduction in ("mean", "sum"):
+        return _MseLoss.apply(input, target, reduction=reduction)
     diff = input - target
-    return _reduce_weighted(diff * diff, weight, _legacy_reduction(size_average, reduce, reduction))
+    return _reduce_weighted(diff * diff, weight, reduction)
+
+
+class _MseLoss(ArrayFunction):
+    """mean or sum of (input - target)**2 as one node, as torch has it (``MseLossBackward0``,
+    whose inputs are the input's and the target's nodes)."""
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        diff = input - target
+        ctx.save_for_backward(diff)
+        ctx.scale = 2.0 / diff.size if reduction == "mean" and diff.size else 2.0
+        loss = np.sum(diff * diff, dtype=diff.dtype)
+        return np.asarray(loss / diff.size if reduction == "mean" else loss, dtype=diff.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        g = (grad * ctx.scale) * diff
+        return g, -g
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None) -> Tensor:
@@ -161,6 +186,7 @@ class _Huber(ArrayFunction):
         return g, -g if ctx.needs_input_grad[1] else None
 
 
+@torch_node("HuberLoss")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None) -> Tensor:
     """0.5 d^2 for |d| < delta, delta * (|d| - 0.5 delta) beyond (d = input - target): squared
     error near 0, absolute error far away. ``weight`` (input's shape) multiplies each term."""
@@ -176,6 +202,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None) -> Tenso
     return _reduce(losses, reduction)
 
 
+@torch_node("SmoothL1Loss")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0) -> Tensor:
     """0.5 d^2 / beta for |d| < beta, |d| - 0.5 beta beyond: ``huber_loss(delta=beta) / beta``
     (and l1_loss for beta = 0)."""
@@ -254,6 +281,7 @@ class _BinaryCrossEntropy(ArrayFunction):
         return grad_p, grad_t
 
 
+@torch_node("BinaryCrossEntropy")
 def binary_cross_entropy(input, target, weight=None, reduction="mean") -> Tensor:
     """BCE of probabilities in [0, 1]."""
     input, target = _pair_of_same_shape(input, target, "binary_cross_entropy")
@@ -286,6 +314,7 @@ class _BCEWithLogits(ArrayFunction):
         return grad_x, grad_t, None
 
 
+@torch_node("BinaryCrossEntropyWithLogits")
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None) -> Tensor:
     """BCE of logits, computed stably (never exp of a large number)."""
     input, target = _pair_of_same_shape(input, target, "binary_cross_entropy_with_logits")
