@@ -39,6 +39,8 @@ from . import accelerator, autograd, cuda, linalg  # noqa: E402
 from . import autograd_functional as _autograd_functional  # noqa: E402
 # fastnn.autograd is a module; this makes `from fastnn.autograd.functional import jacobian` work as in torch
 _sys.modules.setdefault(f"{__name__}.autograd.functional", _autograd_functional)
+from . import profiler as _profiler  # noqa: E402
+_sys.modules.setdefault(f"{__name__}.autograd.profiler", _profiler)
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 from .serialization import load, save  # noqa: E402

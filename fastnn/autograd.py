@@ -39,10 +39,13 @@ import collections
 import functools
 import itertools
 import threading
+import time
 
 import numpy as np
 
 _grad_mode = threading.local()
+_profiler = None                    # the active fastnn.profiler.profile, if any
+_profiler_clock = time.perf_counter
 
 
 def is_grad_enabled() -> bool:
@@ -312,7 +315,12 @@ class ArrayFunction:
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = is_grad_enabled() and any(needs)
         ctx = Context(needs)
-        out = cls.forward(ctx, *arrays, **kwargs)
+        if _profiler is None:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        else:                           # inside fastnn.autograd.profiler.profile()
+            start = _profiler_clock()
+            out = cls.forward(ctx, *arrays, **kwargs)
+            _profiler.record(cls.__name__, _profiler_clock() - start)
         result = Tensor._wrap(out)
         if isinstance(out, np.ndarray) and (out.base is not None or _is_one_of(out, arrays)):
             _share_version_with_base(result, out, args, arrays)
@@ -880,7 +888,7 @@ def __getattr__(name):
     if name == "gradcheck":
         from .gradcheck import gradcheck
         return gradcheck
-    if name == "functional":
+    if name in ("functional", "profiler"):
         import importlib
-        return importlib.import_module("fastnn.autograd_functional")
+        return importlib.import_module("fastnn.autograd_functional" if name == "functional" else "fastnn.profiler")
     raise AttributeError(f"module 'fastnn.autograd' has no attribute {name!r}")

@@ -83,3 +83,21 @@ def test_factories_write_into_out_as_torch(torch):
     np.testing.assert_array_equal(e.numpy(), torch.arange(4, out=torch.empty(0)).numpy())
     f = fastnn.empty(3)
     assert fastnn.ones(3, out=f) is f and f.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_autograd_profiler_counts_every_operation():
+    x = fastnn.rand(2, 3) + 1
+    y = fastnn.rand(2, 3, requires_grad=True)
+    z = fastnn.ones(2, 3, requires_grad=True)
+    with fastnn.autograd.profiler.profile(use_cuda=False) as prof:
+        for _ in range(50):
+            z = (z / x) * y
+    rows = {e.key: e for e in prof.key_averages()}
+    assert rows["Div"].count == 50 and rows["Mul"].count == 50
+    assert rows["Div"].self_cpu_time_total > 0
+    table = prof.key_averages().table(sort_by="self_cpu_time_total")
+    assert "# of Calls" in table and "Self CPU time total" in table
+    (z * 2).sum()                               # after the block: nothing more is recorded
+    assert rows["Mul"].count == 50
+    from fastnn.autograd.profiler import profile
+    assert profile is fastnn.autograd.profiler.profile
