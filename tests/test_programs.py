@@ -632,7 +632,10 @@ _row("autograd_fundamentals", [
     Check("x.detach() has x's values", Halves(), **_AF_MODEL, pick=_r(157, 161) + _r(163, 167)),
     Check("doubling loop: x.grad = 2^k (0.1, 1, 1e-4)", Proportional([0.1, 1.0, 0.0001]), pick=_r(-11, -9)),
     Check("inputs drawn with torch.rand", InRange(0.0, 1.0, count=8), pick=slice(-8, None)),
-], note="grad_fn walk compared by name and structure; TinyModel by relations; profiler table not compared")
+], note="grad_fn walk compared by name and structure; TinyModel by relations; profiler table not compared",
+   marks=[pytest.mark.xfail(strict=True, raises=AssertionError,
+                            reason="y.data.norm() at line 210: fastnn's Tensor.data is the NumPy array, not a "
+                                   "Tensor (docs/pytorch-compat.md); everything before that line matches torch")])
 
 
 _BUILDMODEL_REPR = """NeuralNetwork(
@@ -789,7 +792,7 @@ def _program(name: str) -> Program:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [p.name for p in PROGRAMS])
+@pytest.mark.parametrize("name", [pytest.param(p.name, marks=p.marks, id=p.name) for p in PROGRAMS])
 def test_program_runs_on_fastnn_like_on_torch(name, tmp_path):
     program = _program(name)
     data = None

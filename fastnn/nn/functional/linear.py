@@ -13,7 +13,7 @@ class _Linear(ArrayFunction):
     """y = x W^T + b, on the backend's GEMM (x is (N, in), W is (out, in))."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias):
+    def forward(ctx, bias, x, weight):      # torch's addmm order: next_functions[0] is the bias
         backend = _backend()
         ctx.backend = backend
         ctx.save_for_backward(x, weight)
@@ -28,10 +28,11 @@ class _Linear(ArrayFunction):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         gemm = ctx.backend.gemm
-        grad_x = gemm(grad, weight) if ctx.needs_input_grad[0] else None
-        grad_w = gemm(grad, x, trans_a=True) if ctx.needs_input_grad[1] else None
-        grad_b = grad.sum(axis=0) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return grad_x, grad_w, grad_b
+        need_b, need_x, need_w = ctx.needs_input_grad
+        grad_x = gemm(grad, weight) if need_x else None
+        grad_w = gemm(grad, x, trans_a=True) if need_w else None
+        grad_b = grad.sum(axis=0) if ctx.has_bias and need_b else None
+        return grad_b, grad_x, grad_w
 
 
 def linear(input, weight, bias=None) -> Tensor:
@@ -44,7 +45,7 @@ def linear(input, weight, bias=None) -> Tensor:
         raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape {weight.shape}")
     lead = input.shape[:-1]
     x2 = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
-    y = _Linear.apply(x2, weight, bias)
+    y = _Linear.apply(bias, x2, weight)
     return y if input.ndim == 2 else y.reshape(*lead, weight.shape[0])
 
 

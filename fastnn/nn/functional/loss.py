@@ -121,6 +121,9 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     input, target = _pair_of_same_shape(input, target, "mse_loss")
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if weight is None and reduction in ("mean", "sum"):
+        if input.dtype != target.dtype:         # torch's promotion: an integer target takes the input's dtype
+            common = input.dtype if target.dtype.kind != "f" else np.result_type(input.dtype, target.dtype)
+            input, target = input.to(common), target.to(common)
         return _MseLoss.apply(input, target, reduction=reduction)
     diff = input - target
     return _reduce_weighted(diff * diff, weight, reduction)
