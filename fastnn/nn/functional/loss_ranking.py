@@ -20,7 +20,6 @@ flags are honoured as in PyTorch.
 """
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 
@@ -28,23 +27,12 @@ from ...autograd import ArrayFunction
 from ...creation import zeros_like
 from ...ops.shape import where
 from ...tensor import Tensor
+from ._common import _legacy_reduction as _reduction
 from ._common import _reduce, _tensor
 
 __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss",
            "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss",
            "multilabel_margin_loss", "multilabel_soft_margin_loss"]
-
-
-def _reduction(size_average, reduce, reduction: str) -> str:
-    """PyTorch's deprecated ``size_average``/``reduce`` flags, when given, override ``reduction``."""
-    if size_average is None and reduce is None:
-        return reduction
-    warnings.warn("size_average and reduce args will be deprecated, please use reduction instead.", stacklevel=3)
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
 
 
 class _LogSigmoid(ArrayFunction):
