@@ -11,7 +11,8 @@
 #     50000..59999 -> valid, pixels / 255) -- see load_mnist_pkl_equivalent();
 #   - budget: only the first 5,000 training and 1,000 validation digits are kept,
 #     and epochs stays at 2 (so each of the ~9 training runs is 2 x 79 batches);
-#   - pyplot.imshow is kept, with a non-interactive backend (MPLBACKEND=Agg).
+#   - pyplot.imshow is kept, with a non-interactive backend (MPLBACKEND=Agg);
+#   - the unused `from IPython.core.debugger import set_trace` is commented out.
 # Prose comments abridged.
 # -*- coding: utf-8 -*-
 """
@@ -116,7 +117,7 @@ def accuracy(out, yb):
 
 print(accuracy(preds, yb))
 
-from IPython.core.debugger import set_trace
+# from IPython.core.debugger import set_trace  # CHANGED: IPython is not a test dependency (set_trace is only in a comment)
 
 lr = 0.5  # learning rate
 epochs = 2  # how many epochs to train for
